@@ -1,0 +1,39 @@
+/** Typed, validated tumblerd configuration (the product of server/config/parse.ts). */
+
+export interface PortRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface ServiceTarget {
+  readonly host: string; // a unicast address literal, never a name
+  readonly port: number;
+}
+
+export interface ServiceConfig {
+  readonly name: string; // [a-z][a-z0-9_-]{0,31}
+  readonly id: number; // 1..63, carried in the knock declaration
+  readonly target4?: ServiceTarget; // IPv4 target (this host's address or an internal host)
+  readonly target6?: ServiceTarget; // IPv6 target
+}
+
+export type FirewallBackend = 'nftables' | 'iptables';
+export type LogFormat = 'json' | 'text';
+
+export interface TumblerConfig {
+  readonly file: string; // absolute path of the file it came from
+  readonly interfaces: readonly string[];
+  readonly addresses: readonly string[]; // this server's addresses that knocks are sent to
+  readonly user: string; // unprivileged account the worker drops to
+  readonly database: string; // SQLite path
+  readonly logFormat: LogFormat;
+  readonly firewall: FirewallBackend;
+  readonly knockPorts: PortRange;
+  readonly timestampWindowSec: number; // accepted |server time - knock time|
+  readonly graceSec: number; // identical retransmit re-sends the same reply within this
+  readonly forwardPorts: PortRange;
+  readonly defaultTtlSec: number;
+  readonly maxTtlSec: number;
+  readonly breakGlass: readonly string[]; // CIDRs always allowed to the service ports
+  readonly services: readonly ServiceConfig[];
+}
