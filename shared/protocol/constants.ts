@@ -1,0 +1,53 @@
+/**
+ * Knock protocol v1 sizes and limits, named once. Normative text: docs/protocol.md.
+ * Protocol constants (wire) are kept apart from implementation limits (server/worker/limits.ts).
+ */
+
+/** Protocol version carried in the declaration (2 bits; 0 is never valid). */
+export const PROTOCOL_VERSION = 1;
+
+/** A knock is exactly three SYNs. */
+export const KNOCK_PACKETS = 3;
+
+/** Per-packet sequence tag: the high byte of each ISN, issued by the server with the ports. */
+export const TAG_BITS = 8;
+/** Sealed declaration bits carried in the low 24 bits of each ISN (3 x 24 = 72). */
+export const SEALED_BITS_PER_ISN = 24;
+export const SEALED_BITS = 72;
+
+/** Declaration layout (26 bits, most significant first): version 2 | flags 2 | service 6 | time 16. */
+export const DECL_VERSION_BITS = 2;
+export const DECL_FLAGS_BITS = 2;
+export const DECL_SERVICE_BITS = 6;
+export const DECL_TIME_BITS = 16;
+export const DECL_BITS = 26;
+/** Truncated MAC length. 72 - 26. Justified in docs/protocol.md ("Brute-force odds"). */
+export const MAC_BITS = 46;
+
+/** Largest service id that fits the declaration; 0 is reserved. */
+export const MAX_SERVICE_ID = (1 << DECL_SERVICE_BITS) - 1;
+/** Timestamp is seconds modulo 2^16; the server reconstructs the full value nearest its own clock. */
+export const TIME_MODULUS = 1 << DECL_TIME_BITS;
+/** The timestamp window must be well under half the modulus for reconstruction to be unambiguous. */
+export const MAX_TIMESTAMP_WINDOW_SEC = 3600;
+
+/** Knock range size bounds (ports): at least 64 so C(N,3) leaves room; at most 4096. */
+export const MIN_KNOCK_RANGE = 64;
+export const MAX_KNOCK_RANGE = 4096;
+
+/** Sequence lookup key: 3 x u16 port + 3 x u8 tag. */
+export const SEQUENCE_KEY_BYTES = 9;
+
+/** Device key: AES-128. */
+export const KEY_BYTES = 16;
+
+/** Reply: 12-byte nonce | ciphertext (REPLY_PLAINTEXT_BYTES) | 16-byte GCM tag. */
+export const REPLY_NONCE_BYTES = 12;
+export const REPLY_TAG_BYTES = 16;
+export const REPLY_PLAINTEXT_BYTES = 40;
+export const REPLY_BYTES = REPLY_NONCE_BYTES + REPLY_PLAINTEXT_BYTES + REPLY_TAG_BYTES; // 68
+
+/** Domain-separation labels for subkeys and MAC inputs. */
+export const LABEL_KNOCK_MAC = 'tumbler v1 knock mac';
+export const LABEL_KNOCK_ENC = 'tumbler v1 knock enc';
+export const LABEL_REPLY = 'tumbler v1 reply';

@@ -1,0 +1,190 @@
+/**
+ * Knock codec, protocol v1 (docs/protocol.md, "Knock"). Pure: no I/O, clock passed in.
+ *
+ * 144 bits = 3 destination ports + 3 ISNs. Ports and the ISNs' high bytes are the server-issued
+ * one-time sequence (the lookup key). The ISNs' low 24 bits carry a 72-bit synthetic-IV sealed
+ * declaration: MAC46 || (declaration26 XOR AES(encKey, MAC46 || seqKey)).
+ */
+import { TumblerError } from '../errors.js';
+import { aesEncryptBlock, constantTimeEqual, hmacSha256, subkey } from '../crypto/index.js';
+import {
+  DECL_BITS, KNOCK_PACKETS, LABEL_KNOCK_ENC, LABEL_KNOCK_MAC, MAC_BITS, MAX_SERVICE_ID,
+  PROTOCOL_VERSION, SEALED_BITS_PER_ISN, TIME_MODULUS,
+} from './constants.js';
+import { Sequence, checkSequence, sequenceKey } from './sequence.js';
+
+export interface AddressBytes {
+  readonly family: 4 | 6;
+  readonly bytes: Buffer; // 4 or 16 bytes
+}
+
+export interface Declaration {
+  readonly version: number;
+  readonly flags: number; // 2 bits, must be 0 in v1
+  readonly serviceId: number; // 1..63
+  readonly timestamp: number; // full Unix seconds (reconstructed on decode)
+}
+
+export interface KnockPacket {
+  readonly dstPort: number;
+  readonly isn: number; // unsigned 32-bit
+}
+
+export type Knock = readonly [KnockPacket, KnockPacket, KnockPacket];
+
+export interface KnockKeys {
+  readonly mac: Buffer;
+  readonly enc: Buffer;
+}
+
+/** Derive the knock subkeys once per device key (the verifier may cache them). */
+export function knockKeys(deviceKey: Buffer): KnockKeys {
+  return { mac: subkey(deviceKey, LABEL_KNOCK_MAC), enc: subkey(deviceKey, LABEL_KNOCK_ENC) };
+}
+
+const MAC_BYTES = Math.ceil(MAC_BITS / 8); // 6 bytes holding 46 bits, low 2 bits zero
+const MAC_LAST_BYTE_MASK = 0xff << (MAC_BYTES * 8 - MAC_BITS) & 0xff; // 0xfc
+const DECL_MASK = 2 ** DECL_BITS - 1;
+const LABEL_MAC = Buffer.from(LABEL_KNOCK_MAC, 'utf8');
+
+function packDeclaration(d: Declaration): number {
+  const time16 = d.timestamp % TIME_MODULUS;
+  return (((d.version & 0x3) << 24) | ((d.flags & 0x3) << 22) | ((d.serviceId & 0x3f) << 16) | time16) >>> 0;
+}
+
+function checkAddress(a: AddressBytes): void {
+  if (!((a.family === 4 && a.bytes.length === 4) || (a.family === 6 && a.bytes.length === 16))) {
+    throw new TumblerError('KNOCK_BAD_ADDRESS', 'bound address must be 4 (IPv4) or 16 (IPv6) bytes');
+  }
+}
+
+/** MAC46 over label, sequence, bound address and the plaintext declaration; low 2 bits zeroed. */
+function macOf(keys: KnockKeys, seqKey: Buffer, addr: AddressBytes, decl26: number): Buffer {
+  const d = Buffer.alloc(4);
+  d.writeUInt32BE(decl26, 0);
+  const full = hmacSha256(keys.mac, LABEL_MAC, seqKey, Buffer.from([addr.family]), addr.bytes, d);
+  const mac = Buffer.from(full.subarray(0, MAC_BYTES));
+  mac[MAC_BYTES - 1]! &= MAC_LAST_BYTE_MASK;
+  return mac;
+}
+
+/** 26 keystream bits from AES(encKey, MAC46 || seqKey || 0x01): the MAC is the synthetic IV. */
+function keystream(keys: KnockKeys, mac: Buffer, seqKey: Buffer): number {
+  const block = Buffer.alloc(16);
+  mac.copy(block, 0);
+  seqKey.copy(block, MAC_BYTES);
+  block[15] = 0x01;
+  return aesEncryptBlock(keys.enc, block).readUInt32BE(0) >>> (32 - DECL_BITS);
+}
+
+/** 72 sealed bits as 9 bytes: MAC46 || ciphertext26. */
+function sealedBytes(mac: Buffer, cipher26: number): Buffer {
+  const out = Buffer.alloc(9);
+  mac.copy(out, 0); // bits 0..45 (the low 2 bits of byte 5 are zero)
+  // ciphertext occupies bits 46..71: 2 bits in byte 5, then 3 bytes.
+  out[5]! |= (cipher26 >>> 24) & 0x3;
+  out[6] = (cipher26 >>> 16) & 0xff;
+  out[7] = (cipher26 >>> 8) & 0xff;
+  out[8] = cipher26 & 0xff;
+  return out;
+}
+
+export interface EncodeKnockInput {
+  readonly keys: KnockKeys;
+  readonly sequence: Sequence;
+  readonly serviceId: number;
+  readonly flags?: number;
+  readonly nowSec: number; // client clock already corrected by the last known server offset
+  readonly boundAddress: AddressBytes; // the address the server will see (public address behind NAT)
+}
+
+/** Build the three knock packets in sequence order (ascending destination port). */
+export function encodeKnock(input: EncodeKnockInput): Knock {
+  const { keys, sequence } = input;
+  checkSequence(sequence);
+  checkAddress(input.boundAddress);
+  const flags = input.flags ?? 0;
+  if (!Number.isInteger(input.serviceId) || input.serviceId < 1 || input.serviceId > MAX_SERVICE_ID) {
+    throw new TumblerError('KNOCK_BAD_SERVICE', `service id must be 1..${MAX_SERVICE_ID}`);
+  }
+  if (flags !== 0) throw new TumblerError('KNOCK_BAD_FLAGS', 'no flags are defined in protocol v1');
+  if (!Number.isInteger(input.nowSec) || input.nowSec < 0) throw new TumblerError('KNOCK_BAD_TIME', 'time must be whole non-negative seconds');
+
+  const seqKey = sequenceKey(sequence);
+  const decl = packDeclaration({ version: PROTOCOL_VERSION, flags, serviceId: input.serviceId, timestamp: input.nowSec });
+  const mac = macOf(keys, seqKey, input.boundAddress, decl);
+  const cipher = (decl ^ keystream(keys, mac, seqKey)) & DECL_MASK;
+  const sealed = sealedBytes(mac, cipher >>> 0);
+  const packets: KnockPacket[] = [];
+  for (let i = 0; i < KNOCK_PACKETS; i++) {
+    const low24 = sealed.readUIntBE(i * 3, 3);
+    packets.push({ dstPort: sequence.ports[i]!, isn: ((sequence.tags[i]! << SEALED_BITS_PER_ISN) | low24) >>> 0 });
+  }
+  return packets as unknown as Knock;
+}
+
+/** Full timestamp nearest `nowSec` whose low 16 bits are `time16`. */
+export function reconstructTimestamp(time16: number, nowSec: number): number {
+  const base = nowSec - (nowSec % TIME_MODULUS);
+  let best = base + time16;
+  for (const c of [best - TIME_MODULUS, best + TIME_MODULUS]) {
+    if (Math.abs(c - nowSec) < Math.abs(best - nowSec)) best = c;
+  }
+  return best;
+}
+
+export interface VerifyKnockInput {
+  readonly keys: KnockKeys;
+  readonly sequence: Sequence; // the candidate found by the lookup
+  readonly packets: Knock; // received, sorted by destination port
+  readonly observed: AddressBytes; // the source address the packets came from
+  readonly nowSec: number;
+  readonly windowSec: number;
+}
+
+/**
+ * Verify in cost order: shape (ports and tags equal the candidate) → keystream + MAC (constant
+ * time) → version/flags → timestamp window. Throws TumblerError with a KNOCK_* reason code.
+ */
+export function verifyKnock(input: VerifyKnockInput): Declaration {
+  const { keys, sequence, packets } = input;
+  checkAddress(input.observed);
+  // 1. Shape: exactly the candidate's ports and tags, in order.
+  if (packets.length !== KNOCK_PACKETS) throw new TumblerError('KNOCK_SHAPE', 'a knock is three packets');
+  for (let i = 0; i < KNOCK_PACKETS; i++) {
+    const p = packets[i]!;
+    if (p.dstPort !== sequence.ports[i] || (p.isn >>> SEALED_BITS_PER_ISN) !== sequence.tags[i]) {
+      throw new TumblerError('KNOCK_SHAPE', 'packets do not match the sequence');
+    }
+  }
+  // 2. Unseal: split MAC46 and ciphertext26, recompute the keystream from the MAC (synthetic IV).
+  const seqKey = sequenceKey(sequence);
+  const sealed = Buffer.alloc(9);
+  for (let i = 0; i < KNOCK_PACKETS; i++) sealed.writeUIntBE(packets[i]!.isn & 0xffffff, i * 3, 3);
+  const mac = Buffer.from(sealed.subarray(0, 6));
+  mac[5]! &= MAC_LAST_BYTE_MASK;
+  const cipher = (((sealed[5]! & 0x3) << 24) | (sealed[6]! << 16) | (sealed[7]! << 8) | sealed[8]!) >>> 0;
+  const decl = ((cipher ^ keystream(keys, mac, seqKey)) & DECL_MASK) >>> 0;
+  // 3. MAC over the address we saw: a copy sent from elsewhere fails here.
+  if (!constantTimeEqual(macOf(keys, seqKey, input.observed, decl), mac)) {
+    throw new TumblerError('KNOCK_MAC', 'authentication failed');
+  }
+  // 4. Declaration fields (authentic now).
+  const version = decl >>> 24;
+  const flags = (decl >>> 22) & 0x3;
+  const serviceId = (decl >>> 16) & 0x3f;
+  if (version !== PROTOCOL_VERSION) throw new TumblerError('KNOCK_VERSION', 'unsupported protocol version');
+  if (flags !== 0 || serviceId === 0) throw new TumblerError('KNOCK_DECLARATION', 'invalid declaration');
+  // 5. Freshness.
+  const timestamp = reconstructTimestamp(decl & (TIME_MODULUS - 1), input.nowSec);
+  if (Math.abs(timestamp - input.nowSec) > input.windowSec) throw new TumblerError('KNOCK_STALE', 'timestamp outside the window');
+  return { version, flags, serviceId, timestamp };
+}
+
+/** The 12 ISN bytes of a knock in sequence order (retransmit identity, reply binding). */
+export function knockIsns(packets: Knock): Buffer {
+  const b = Buffer.alloc(12);
+  for (let i = 0; i < KNOCK_PACKETS; i++) b.writeUInt32BE(packets[i]!.isn, i * 4);
+  return b;
+}
+

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isTumblerError } from '../../../../shared/errors.js';
+import { openReply, replyKey, sealReply, type Reply } from '../../../../shared/protocol/reply.js';
+import { REPLY_BYTES } from '../../../../shared/protocol/constants.js';
+
+const key = replyKey(Buffer.alloc(16, 9));
+const binding = { sequence: { ports: [40001, 40002, 40003] as [number, number, number], tags: [1, 2, 3] as [number, number, number] }, isns: Buffer.alloc(12, 0x42) };
+const reply: Reply = { grantedPort: 50001, expiresAt: 1_800_000_030, next: { ports: [40100, 41000, 41999], tags: [9, 8, 7] }, serverTimeMs: 1_800_000_000_123, observed: { family: 6, bytes: Buffer.from('20010db8000000000000000000000002', 'hex') } };
+let n = 0;
+const random = (len: number) => Buffer.alloc(len, ++n);
+const sealed = sealReply(key, reply, binding, random);
+
+function code(fn: () => unknown): string {
+  try { fn(); } catch (e) { assert.ok(isTumblerError(e)); return e.code; }
+  return 'ACCEPTED';
+}
+
+test('seal/open round trip, 68 bytes', () => {
+  assert.equal(sealed.length, REPLY_BYTES);
+  assert.deepEqual(openReply(key, sealed, binding), reply);
+});
+
+test('two seals of the same reply differ (fresh nonce): no constant bytes', () => {
+  const again = sealReply(key, reply, binding, random);
+  let same = 0;
+  for (let i = 0; i < sealed.length; i++) if (sealed[i] === again[i]) same++;
+  assert.ok(same < 10);
+});
+
+test('every byte of the reply altered is rejected', () => {
+  for (let i = 0; i < sealed.length; i++) {
+    for (const x of [0x01, 0x80, 0xff]) {
+      const t = Buffer.from(sealed);
+      t[i]! ^= x;
+      assert.equal(code(() => openReply(key, t, binding)), 'REPLY_AUTH', `byte ${i}`);
+    }
+  }
+});
+
+test('truncated, extended, wrong key, wrong binding are rejected with codes', () => {
+  assert.equal(code(() => openReply(key, sealed.subarray(0, 67), binding)), 'REPLY_SHAPE');
+  assert.equal(code(() => openReply(key, Buffer.concat([sealed, Buffer.alloc(1)]), binding)), 'REPLY_SHAPE');
+  assert.equal(code(() => openReply(replyKey(Buffer.alloc(16, 1)), sealed, binding)), 'REPLY_AUTH');
+  assert.equal(code(() => openReply(key, sealed, { ...binding, isns: Buffer.alloc(12, 0x43) })), 'REPLY_AUTH');
+});
