@@ -6,7 +6,7 @@ export interface PortRange {
 }
 
 export interface ServiceTarget {
-  readonly host: string; // a unicast address literal, never a name
+  readonly host: string; // a unicast, non-loopback address literal in canonical text, never a name
   readonly port: number;
 }
 
@@ -23,7 +23,7 @@ export type LogFormat = 'json' | 'text';
 export interface TumblerConfig {
   readonly file: string; // absolute path of the file it came from
   readonly interfaces: readonly string[];
-  readonly addresses: readonly string[]; // this server's addresses that knocks are sent to
+  readonly addresses: readonly string[]; // this server's addresses that knocks are sent to (canonical text)
   readonly user: string; // unprivileged account the worker drops to
   readonly database: string; // SQLite path
   readonly logFormat: LogFormat;
@@ -34,6 +34,6 @@ export interface TumblerConfig {
   readonly forwardPorts: PortRange;
   readonly defaultTtlSec: number;
   readonly maxTtlSec: number;
-  readonly breakGlass: readonly string[]; // CIDRs always allowed to the service ports
+  readonly breakGlass: readonly string[]; // CIDRs always allowed to the service ports, canonical "addr/prefix"
   readonly services: readonly ServiceConfig[];
 }
