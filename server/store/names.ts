@@ -1,0 +1,52 @@
+/**
+ * Validation of what the admin gives the store: user, device and service names, device keys and
+ * KDF parameters. Failures are TumblerErrors with stable codes (STORE_BAD_NAME, STORE_INVALID).
+ */
+import { TumblerError } from '../../shared/errors.js';
+import { KEY_BYTES } from '../../shared/protocol/constants.js';
+import type { KdfParams } from '../../shared/protocol/kdf.js';
+
+export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+export const DEVICE_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
+/** Same shape as a config service name (server/config/types.ts). */
+export const SERVICE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const MAX_SERVICES = 64;
+
+export function checkUserName(name: string): void {
+  if (typeof name !== 'string' || !USER_NAME.test(name)) {
+    throw new TumblerError('STORE_BAD_NAME', 'user names are 1-32 characters: [a-z_] then [a-z0-9_.-]');
+  }
+}
+
+export function checkDeviceName(name: string): void {
+  if (typeof name !== 'string' || !DEVICE_NAME.test(name)) {
+    throw new TumblerError('STORE_BAD_NAME', 'device names are 1-32 characters: [a-z0-9] then [a-z0-9_.-]');
+  }
+}
+
+/** A list of distinct service names; returned sorted for a stable stored form. */
+export function checkServices(services: readonly string[]): string[] {
+  if (!Array.isArray(services) || services.length > MAX_SERVICES) {
+    throw new TumblerError('STORE_BAD_NAME', `services must be a list of at most ${MAX_SERVICES} names`);
+  }
+  for (const s of services) {
+    if (typeof s !== 'string' || !SERVICE_NAME.test(s)) {
+      throw new TumblerError('STORE_BAD_NAME', 'service names are 1-32 characters: [a-z] then [a-z0-9_-]');
+    }
+  }
+  return [...new Set(services)].sort();
+}
+
+export function checkDeviceKey(key: Buffer): void {
+  if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
+    throw new TumblerError('STORE_INVALID', `a device key is ${KEY_BYTES} bytes`);
+  }
+}
+
+/** Shape only: the bounds are the KDF's business (shared/protocol/kdf.ts) at enrollment. */
+export function checkKdfShape(k: KdfParams): void {
+  const int = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!k || !Buffer.isBuffer(k.salt) || k.salt.length === 0 || !int(k.N) || !int(k.r) || !int(k.p)) {
+    throw new TumblerError('STORE_INVALID', 'KDF parameters need a salt and positive integer N, r, p');
+  }
+}
