@@ -19,7 +19,7 @@ function prng(seed: number) {
 function mutate(r: ReturnType<typeof prng>, b: Buffer): Buffer {
   const t = Buffer.from(b);
   const kind = r.int(4);
-  if (kind === 0 && t.length) t[r.int(t.length)] ^= 1 << r.int(8);
+  if (kind === 0 && t.length) { const i = r.int(t.length); t[i] = t[i]! ^ (1 << r.int(8)); }
   else if (kind === 1 && t.length) t[r.int(t.length)] = r.int(256);
   else if (kind === 2) return t.subarray(0, r.int(t.length + 1));
   else return Buffer.concat([t, r.bytes(r.int(8))]);

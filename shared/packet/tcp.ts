@@ -1,0 +1,11 @@
+/**
+ * The packet API, in one import: build the knock SYN and the reply SYN-ACK, parse IP/TCP packets
+ * and captured frames, address text <-> bytes. The only code in Tumbler that reads or writes IP
+ * or TCP header bytes lives in shared/packet/; this module re-exports it.
+ */
+export { formatAddress, parseAddress, type AddressBytes, type IpFamily } from './address.js';
+export { buildSyn, buildSynAck, type BuildSynAckParams, type BuildSynParams } from './build.js';
+export { parseFrame, type LinkType } from './frame.js';
+export { decodeTcpOptions, type DecodedTcpOptions } from './options.js';
+export { parseIpTcp, type ParsedTcp, type ParseOptions } from './parse.js';
+export { chooseSynShape, nextConnection, type SynShape } from './syn-shape.js';
