@@ -1,0 +1,108 @@
+/**
+ * Defense in depth for everything interpolated into nft, iptables or ipset syntax: each value is
+ * checked again here, whatever the caller validated, so a bad value can never become syntax.
+ * Addresses come back in canonical text (IPv4 dotted quad, IPv6 RFC 5952), the form the kernel
+ * listing is compared in. Error code: FIREWALL_BAD_VALUE.
+ */
+import { isIP } from 'node:net';
+import { TumblerError } from '../../../shared/errors.js';
+import type { Family } from './types.js';
+
+const SERVICE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+const TABLE_RE = /^[a-z][a-z0-9_]{0,15}$/;
+const MAX_TTL_SEC = 7 * 24 * 3600;
+
+function bad(what: string): never {
+  throw new TumblerError('FIREWALL_BAD_VALUE', `invalid ${what} for the firewall`);
+}
+
+/** Canonical text of an address literal of `family`, or null (names, zone ids, prefixes, other family). */
+export function canonicalAddress(family: Family, text: string): string | null {
+  if (typeof text !== 'string' || text.length > 45 || text.includes('%')) return null;
+  if (isIP(text) !== family) return null;
+  if (family === 4) return text.split('.').map(Number).join('.');
+  return formatIPv6(parseIPv6(text));
+}
+
+export function checkAddress(family: Family, text: string): string {
+  return canonicalAddress(family, text) ?? bad(`IPv${family} address`);
+}
+
+export function checkFamily(family: unknown): Family {
+  return family === 4 || family === 6 ? family : bad('address family');
+}
+
+export function checkPort(port: number): number {
+  return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : bad('port');
+}
+
+export function checkTtl(ttlSec: number, maxSec: number): number {
+  return Number.isInteger(ttlSec) && ttlSec >= 1 && ttlSec <= Math.min(maxSec, MAX_TTL_SEC) ? ttlSec : bad('ttl');
+}
+
+export function checkService(name: string): string {
+  return typeof name === 'string' && SERVICE_RE.test(name) ? name : bad('service name');
+}
+
+/** Our table name (nft) or object prefix (iptables chains, ipsets). */
+export function checkTable(name: string): string {
+  return typeof name === 'string' && TABLE_RE.test(name) ? name : bad('table name');
+}
+
+/** "addr/prefix" → canonical "network/prefix" (host bits cleared) and its family. */
+export function checkCidr(text: string): { family: Family; cidr: string } {
+  const m = typeof text === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(text) : null;
+  if (!m) bad('CIDR prefix');
+  const family = isIP(m[1]!) as 0 | Family;
+  if (family === 0) bad('CIDR prefix');
+  const prefix = Number(m[2]);
+  if (prefix > (family === 4 ? 32 : 128)) bad('CIDR prefix length');
+  checkAddress(family, m[1]!);
+  const width = family === 4 ? 8 : 16;
+  const parts = family === 4 ? m[1]!.split('.').map(Number) : parseIPv6(m[1]!);
+  const masked = parts.map((v, i) => {
+    const keep = Math.max(0, Math.min(width, prefix - i * width));
+    return keep === 0 ? 0 : v & (((1 << keep) - 1) << (width - keep));
+  });
+  return { family, cidr: `${family === 4 ? masked.join('.') : formatIPv6(masked)}/${prefix}` };
+}
+
+/** Key for comparing grants whatever the address spelling. */
+export function grantKeyString(family: Family, address: string, port: number): string {
+  return `${family}|${canonicalAddress(family, address) ?? address}|${port}`;
+}
+
+function parseIPv6(text: string): number[] {
+  const groups = (part: string): number[] => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const [a = 0, b = 0, c = 0, d = 0] = g.split('.').map(Number);
+        out.push((a << 8) | b, (c << 8) | d);
+      } else {
+        out.push(parseInt(g, 16));
+      }
+    }
+    return out;
+  };
+  const [head = '', tail] = text.split('::');
+  const hi = groups(head);
+  const lo = tail === undefined ? [] : groups(tail);
+  return [...hi, ...new Array<number>(8 - hi.length - lo.length).fill(0), ...lo];
+}
+
+/** RFC 5952: lowercase, no leading zeros, the longest (first on a tie) run of 2+ zero groups as "::". */
+function formatIPv6(g: number[]): string {
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(g);
+  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+}
