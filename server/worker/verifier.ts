@@ -1,0 +1,109 @@
+/**
+ * The knock verifier, in cost order: sequence lookup (one index hit) → exact-copy check (no
+ * crypto) → MAC-failure damper → MAC and declaration (constant-time) → timestamp → one-time rule
+ * → device/user enabled → service allowed. Never throws for a bad knock: it returns a decision with a reason code,
+ * which goes to logs and counters only (the wire stays silent).
+ */
+import { isTumblerError } from '../../shared/errors.js';
+import { knockIsns, knockKeys, verifyKnock, type AddressBytes, type Declaration, type Knock, type KnockKeys } from '../../shared/protocol/knock.js';
+import { sequenceFromKey } from '../../shared/protocol/sequence.js';
+import type { ServiceConfig } from '../config/types.js';
+import type { Candidate, KnockStore } from '../store/types.js';
+import { WindowLimiter } from './rate-limiter.js';
+import { LIMITS } from './limits.js';
+import type { Triple } from './assembler.js';
+
+export type RejectReason =
+  | 'NO_SEQUENCE' | 'MAC_RATE' | 'KNOCK_SHAPE' | 'KNOCK_MAC' | 'KNOCK_VERSION' | 'KNOCK_DECLARATION' | 'KNOCK_STALE'
+  | 'REPLAY' | 'USER_DISABLED' | 'DEVICE_DISABLED' | 'SERVICE_UNKNOWN' | 'SERVICE_DENIED' | 'SERVICE_FAMILY' | 'IN_FLIGHT';
+
+export type Decision =
+  | { kind: 'reject'; reason: RejectReason; candidate?: Candidate }
+  | { kind: 'resend'; candidate: Candidate }
+  | { kind: 'accept'; mode: 'first' | 'recovery'; candidate: Candidate; declaration: Declaration; service: ServiceConfig; isns: Buffer };
+
+export interface VerifierOptions {
+  readonly store: Pick<KnockStore, 'findByKey'>;
+  readonly services: readonly ServiceConfig[];
+  readonly windowSec: number;
+  readonly graceSec: number;
+}
+
+export class Verifier {
+  private readonly macFailures = new WindowLimiter(LIMITS.macFailuresPerSequencePerSec, 1000, LIMITS.macLimiterEntries);
+  private readonly keyCache = new Map<number, { raw: Buffer; keys: KnockKeys }>();
+  private readonly servicesById = new Map<number, ServiceConfig>();
+
+  constructor(private readonly o: VerifierOptions) {
+    for (const s of o.services) this.servicesById.set(s.id, s);
+  }
+
+  /** Lookup key of a triple sorted by port: 3 x u16 port + the 3 ISN high bytes. */
+  static keyOf(t: Triple): Buffer {
+    const k = Buffer.alloc(9);
+    for (let i = 0; i < 3; i++) {
+      k.writeUInt16BE(t[i]!.dstPort, i * 2);
+      k[6 + i] = t[i]!.isn >>> 24;
+    }
+    return k;
+  }
+
+  decide(t: Triple, source: AddressBytes & { address: string }, nowMs: number): Decision {
+    // 1. One index lookup: no candidate, no crypto.
+    const key = Verifier.keyOf(t);
+    const candidate = this.o.store.findByKey(key);
+    if (!candidate) return { kind: 'reject', reason: 'NO_SEQUENCE' };
+    // 2. An exact copy of the knock that consumed this sequence needs no crypto: from the same
+    //    address within the grace window it is a retransmit (re-send the stored reply); from
+    //    anywhere else, or later, it is a replay (the MAC binds the address it was made for).
+    const packets = t.map((p) => ({ dstPort: p.dstPort, isn: p.isn })) as unknown as Knock;
+    const isns = knockIsns(packets);
+    if (candidate.state === 'consumed' && candidate.lastIsns !== null && candidate.lastIsns.equals(isns)) {
+      const sameSource = candidate.lastAddress === source.address;
+      const inGrace = candidate.consumedAt !== null && nowMs - candidate.consumedAt <= this.o.graceSec * 1000;
+      return sameSource && inGrace && candidate.reply ? { kind: 'resend', candidate } : { kind: 'reject', reason: 'REPLAY', candidate };
+    }
+    // 3. Damp MAC guessing on a known sequence before spending crypto on it.
+    const limiterKey = key.toString('hex');
+    if (!this.macFailures.allowed(limiterKey, nowMs)) return { kind: 'reject', reason: 'MAC_RATE', candidate };
+    // 4. MAC, declaration and timestamp (pure protocol code).
+    let declaration: Declaration;
+    try {
+      declaration = verifyKnock({
+        keys: this.keysFor(candidate), sequence: sequenceFromKey(key), packets, observed: source,
+        nowSec: Math.floor(nowMs / 1000), windowSec: this.o.windowSec,
+      });
+    } catch (e) {
+      const code = isTumblerError(e) ? e.code : 'KNOCK_SHAPE';
+      if (code === 'KNOCK_MAC') this.macFailures.hit(limiterKey, nowMs);
+      return { kind: 'reject', reason: code as RejectReason, candidate };
+    }
+    // 5. One-time rule: a newer knock on a consumed sequence is the lost-reply recovery, allowed
+    //    only while the successor it was given has never been used.
+    let mode: 'first' | 'recovery' = 'first';
+    if (candidate.state === 'consumed') {
+      if (!(candidate.successorLive && candidate.lastTs !== null && declaration.timestamp > candidate.lastTs)) {
+        return { kind: 'reject', reason: 'REPLAY', candidate };
+      }
+      mode = 'recovery';
+    }
+    // 6. Policy: enabled, service known, allowed for the user, reachable in this family.
+    if (!candidate.userEnabled) return { kind: 'reject', reason: 'USER_DISABLED', candidate };
+    if (!candidate.deviceEnabled) return { kind: 'reject', reason: 'DEVICE_DISABLED', candidate };
+    const service = this.servicesById.get(declaration.serviceId);
+    if (!service) return { kind: 'reject', reason: 'SERVICE_UNKNOWN', candidate };
+    if (!candidate.services.includes(service.name)) return { kind: 'reject', reason: 'SERVICE_DENIED', candidate };
+    if (!(source.family === 4 ? service.target4 : service.target6)) return { kind: 'reject', reason: 'SERVICE_FAMILY', candidate };
+    return { kind: 'accept', mode, candidate, declaration, service, isns };
+  }
+
+  /** Subkeys per device, cached; a re-enrolled device (new key) refreshes its entry. */
+  private keysFor(c: Candidate): KnockKeys {
+    const hit = this.keyCache.get(c.deviceId);
+    if (hit && hit.raw.equals(c.key)) return hit.keys;
+    if (this.keyCache.size >= 4096) this.keyCache.delete(this.keyCache.keys().next().value as number);
+    const keys = knockKeys(c.key);
+    this.keyCache.set(c.deviceId, { raw: Buffer.from(c.key), keys });
+    return keys;
+  }
+}

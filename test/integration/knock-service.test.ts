@@ -1,0 +1,244 @@
+/**
+ * Integration: crafted frames through the worker's real knock path (parse → filter → assemble →
+ * verify → SQLite store → grant → reply) with a recording firewall client in place of the
+ * privileged monitor (the end-to-end suite uses the real one) and a recording reply port.
+ */
+import { test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSyn } from '../../shared/packet/tcp.js';
+import { chooseSynShape } from '../../shared/packet/syn-shape.js';
+import { encodeKnock, knockIsns, knockKeys, type Knock } from '../../shared/protocol/knock.js';
+import { openReply, replyKey } from '../../shared/protocol/reply.js';
+import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
+import type { TumblerConfig } from '../../server/config/types.js';
+import { createLogger } from '../../server/log.js';
+import { migrate, openDatabase } from '../../server/store/migrate.js';
+import { SqliteStore } from '../../server/store/store.js';
+import { KnockService, type FirewallClient, type ReplyPort } from '../../server/worker/knock-service.js';
+import type { ReplyTarget } from '../../server/worker/reply-sender.js';
+import { LIMITS } from '../../server/worker/limits.js';
+
+const SERVER = '192.0.2.1';
+const CLIENT = '198.51.100.2';
+const OTHER = '198.51.100.3';
+const T0 = 1_800_000_000_000;
+
+function seeded(seed: string) {
+  let n = 0;
+  return (len: number) => {
+    const out = Buffer.alloc(len);
+    for (let o = 0; o < len; o += 32) createHash('sha256').update(`${seed}:${n++}`).digest().copy(out, o);
+    return out;
+  };
+}
+
+const config: TumblerConfig = {
+  file: '/dev/null', interfaces: ['eth0'], addresses: [SERVER], user: 'tumbler', database: ':memory:', logFormat: 'json',
+  firewall: 'nftables', knockPorts: { first: 40000, last: 40999 }, timestampWindowSec: 30, graceSec: 30,
+  forwardPorts: { first: 50000, last: 50999 }, defaultTtlSec: 30, maxTtlSec: 300, breakGlass: [],
+  services: [{ name: 'ssh', id: 1, target4: { host: SERVER, port: 22 } }, { name: 'db', id: 2, target4: { host: SERVER, port: 5432 } }],
+};
+
+class RecordingFirewall implements FirewallClient {
+  opened: Array<{ address: string; port: number; service: string }> = [];
+  closed: Array<{ address: string; port: number }> = [];
+  async open(g: { address: string; port: number; service: string }) { this.opened.push(g); }
+  async close(g: { address: string; port: number }) { this.closed.push(g); }
+}
+class RecordingReplies implements ReplyPort {
+  sent: Array<{ t: ReplyTarget; payload: Buffer }> = [];
+  async send(t: ReplyTarget, payload: Buffer) { this.sent.push({ t, payload }); }
+}
+
+let dir: string;
+let store: SqliteStore;
+let fw: RecordingFirewall;
+let replies: RecordingReplies;
+let service: KnockService;
+let now = T0;
+const key = Buffer.alloc(16, 0x42);
+const rnd = seeded('svc');
+
+function enroll(user: string, device: string, seq: Sequence, services = ['ssh']): void {
+  if (!store.getUser(user)) store.addUser(user, services);
+  store.addDevice(user, device, key, { salt: Buffer.alloc(16, 1), N: 1 << 15, r: 8, p: 1 }, seq);
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tmb-int-'));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  migrate(db);
+  now = T0;
+  store = new SqliteStore(db, { now: () => now, random: rnd });
+  fw = new RecordingFirewall();
+  replies = new RecordingReplies();
+  service = new KnockService({ config, store, firewall: fw, replies, log: createLogger({ format: 'json', component: 'test', perSec: 100, write: () => {} }), now: () => now, random: rnd });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Client side: the three SYN frames (raw IP, link type RAW) of a knock from `src`. */
+function knockFrames(seq: Sequence, o: { src?: string; bound?: string; serviceId?: number; atSec?: number } = {}): { frames: Buffer[]; knock: Knock; srcPorts: number[] } {
+  const src = o.src ?? CLIENT;
+  const bound = (o.bound ?? src).split('.').map(Number);
+  const knock = encodeKnock({ keys: knockKeys(key), sequence: seq, serviceId: o.serviceId ?? 1, nowSec: o.atSec ?? Math.floor(now / 1000), boundAddress: { family: 4, bytes: Buffer.from(bound) } });
+  const shape = chooseSynShape(4, rnd);
+  const srcPorts = [41001, 41002, 41003];
+  const frames = knock.map((p, i) => buildSyn({ family: 4, src, dst: SERVER, srcPort: srcPorts[i]!, dstPort: p.dstPort, isn: p.isn, shape }));
+  return { frames, knock, srcPorts };
+}
+const feed = async (frames: Buffer[]) => {
+  for (const f of frames) service.onFrame(f, 'RAW', now);
+  await service.idle();
+};
+const seqA: Sequence = { ports: [40010, 40500, 40900], tags: [0x11, 0x22, 0x33] };
+
+test('a valid knock grants once: firewall opened, reply sealed to the next sequence, sent from the last knock port', async () => {
+  enroll('alice', 'laptop', seqA);
+  service.rebuildFilter();
+  const { frames, knock, srcPorts } = knockFrames(seqA);
+  await feed(frames);
+  assert.equal(fw.opened.length, 1);
+  assert.equal(fw.opened[0]!.address, CLIENT);
+  assert.equal(replies.sent.length, 1);
+  const { t, payload } = replies.sent[0]!;
+  assert.equal(t.serverPort, 40900);
+  assert.equal(t.clientPort, srcPorts[2]);
+  assert.equal(t.knockIsn, knock[2].isn);
+  const r = openReply(replyKey(key), payload, { sequence: seqA, isns: knockIsns(knock) });
+  assert.equal(r.grantedPort, fw.opened[0]!.port);
+  assert.equal(store.findByKey(sequenceKey(seqA))?.state, 'consumed');
+  assert.equal(store.findByKey(sequenceKey(r.next))?.state, 'live');
+  // The next sequence is live and works.
+  now += 2000;
+  const k2 = knockFrames(r.next);
+  await feed(k2.frames);
+  assert.equal(fw.opened.length, 2);
+});
+
+test('reordered, duplicated and spoof-surrounded packets still grant', async () => {
+  enroll('alice', 'laptop', seqA);
+  service.rebuildFilter();
+  const { frames } = knockFrames(seqA);
+  const spoof = (port: number, isn: number) => buildSyn({ family: 4, src: CLIENT, dst: SERVER, srcPort: 50123, dstPort: port, isn, shape: chooseSynShape(4, rnd) });
+  await feed([frames[2]!, spoof(40500, 0x22abcdef), frames[0]!, frames[0]!, spoof(40123, 0x11000000), frames[1]!]);
+  assert.equal(fw.opened.length, 1);
+  assert.equal(replies.sent.length, 1);
+});
+
+test('replay from another address and from the same address grants nothing new; a retransmit in grace gets the same reply', async () => {
+  enroll('alice', 'laptop', seqA);
+  service.rebuildFilter();
+  const { frames } = knockFrames(seqA);
+  await feed(frames);
+  assert.equal(fw.opened.length, 1);
+  const firstReply = replies.sent[0]!.payload;
+  // Same packets again from the same address within the grace window: same reply, nothing opened.
+  now += 1000;
+  await feed(frames);
+  assert.equal(fw.opened.length, 1);
+  assert.equal(replies.sent.length, 2);
+  assert.deepEqual(replies.sent[1]!.payload, firstReply);
+  // From another address (an on-path copy): nothing at all.
+  const copied = knockFrames(seqA, { src: OTHER, bound: CLIENT }).frames;
+  await feed(copied);
+  assert.equal(fw.opened.length, 1);
+  assert.equal(replies.sent.length, 2);
+  // After the grace window the same packets get nothing either.
+  now += 60_000;
+  await feed(frames);
+  assert.equal(fw.opened.length, 1);
+  assert.equal(replies.sent.length, 2);
+  assert.ok((service.counters['reject.REPLAY'] ?? 0) >= 1);
+});
+
+test('lost reply: a newer knock on the same sequence recovers once; the old knock never replays', async () => {
+  enroll('alice', 'laptop', seqA);
+  service.rebuildFilter();
+  const first = knockFrames(seqA);
+  await feed(first.frames);
+  replies.sent = []; // the reply is lost on the way
+  now += 90_000; // well after the grace window
+  const again = knockFrames(seqA);
+  await feed(again.frames);
+  assert.equal(fw.opened.length, 2);
+  const r = openReply(replyKey(key), replies.sent[0]!.payload, { sequence: seqA, isns: knockIsns(again.knock) });
+  // The first knock is dead for good; the new successor works.
+  await feed(first.frames);
+  assert.equal(fw.opened.length, 2);
+  now += 1000;
+  await feed(knockFrames(r.next).frames);
+  assert.equal(fw.opened.length, 3);
+  // Once the successor was used, the old sequence is gone even with a newer timestamp.
+  now += 1000;
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 3);
+});
+
+test('disabled or revoked users get nothing; others are unaffected', async () => {
+  const seqB: Sequence = { ports: [40020, 40520, 40920], tags: [1, 2, 3] };
+  enroll('alice', 'laptop', seqA);
+  enroll('bob', 'laptop', seqB);
+  store.setUserEnabled('alice', false);
+  service.rebuildFilter();
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 0);
+  assert.equal(service.counters['reject.USER_DISABLED'], 1);
+  await feed(knockFrames(seqB).frames);
+  assert.equal(fw.opened.length, 1);
+  store.setUserEnabled('alice', true);
+  store.deleteUser('alice');
+  service.rebuildFilter();
+  now += 1000;
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 1);
+});
+
+test('a service the user may not open, a stale timestamp and a bad MAC are silent', async () => {
+  enroll('alice', 'laptop', seqA, ['ssh']);
+  service.rebuildFilter();
+  // Each attempt is a separate retry, after the previous one's packets expired from the assembler:
+  // otherwise the assembler also (rightly) tries the cross-combinations of the three knocks.
+  const retry = () => { now += LIMITS.pendingTtlMs + 1; };
+  await feed(knockFrames(seqA, { serviceId: 2 }).frames);
+  retry();
+  await feed(knockFrames(seqA, { atSec: Math.floor(now / 1000) - 120 }).frames);
+  retry();
+  await feed(knockFrames(seqA, { src: CLIENT, bound: OTHER }).frames);
+  retry();
+  assert.equal(fw.opened.length, 0);
+  assert.equal(replies.sent.length, 0);
+  assert.equal(service.counters['reject.SERVICE_DENIED'], 1);
+  assert.equal(service.counters['reject.KNOCK_STALE'], 1);
+  assert.equal(service.counters['reject.KNOCK_MAC'], 1);
+  // And the sequence is still usable afterwards.
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 1);
+});
+
+test('bounded memory under 10^6 junk SYNs; nothing opened, the legitimate knock still works after', async () => {
+  enroll('alice', 'laptop', seqA);
+  service.rebuildFilter();
+  const shape = chooseSynShape(4, rnd);
+  const junk = rnd(4 * 1_000_000);
+  for (let i = 0; i < 1_000_000; i++) {
+    const src = `203.0.113.${i % 250}`;
+    // Aim at the live ports with the right tag half the time, so the junk reaches the assembler.
+    const port = i % 2 ? seqA.ports[i % 3]! : 40000 + (i % 1000);
+    const isn = i % 2 ? ((seqA.tags[i % 3]! << 24) | (junk.readUInt32BE((i * 4) % (junk.length - 4)) & 0xffffff)) >>> 0 : junk.readUInt32BE((i * 4) % (junk.length - 4));
+    service.onFrame(buildSyn({ family: 4, src, dst: SERVER, srcPort: 40000 + (i % 20000), dstPort: port, isn, shape }), 'RAW', now + Math.floor(i / 100));
+    if (i % 100_000 === 0) {
+      const p = service.pending;
+      assert.ok(p.sources <= 65_536 && p.packets <= 65_536 * 8, JSON.stringify(p));
+    }
+  }
+  await service.idle();
+  assert.equal(fw.opened.length, 0);
+  assert.ok(service.pending.packets <= 250 * 8);
+  now += 20_000;
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 1);
+});
