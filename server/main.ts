@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * tumblerd: the Tumbler server. `run` starts the daemon (privileged monitor + unprivileged worker);
+ * the other commands administer users, devices, grants and the audit log.
+ * Exit codes: 0 ok, 1 runtime error, 2 bad config or usage, 3 not found / already exists.
+ */
+import { Command } from 'commander';
+import { fail, usageErrors } from './admin/exit.js';
+
+export const DEFAULT_CONFIG = '/etc/tumbler/tumblerd.toml';
+
+const program = usageErrors(new Command('tumblerd'))
+  .description('Tumbler port-knocking server: hidden services opened by one-time knocks')
+  .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+  .showHelpAfterError()
+  .addHelpText('after', '\nExit codes: 0 ok, 1 runtime error, 2 bad config/usage/database path, 3 not found or already exists.\nConfig reference: server/config/example.toml; protocol: docs/protocol.md.');
+
+program.command('run')
+  .description('start the daemon: privileged firewall monitor + unprivileged packet worker (as root)')
+  .option('--pid-file <file>', 'where to write the monitor pid (used by `tumblerd stop`)', '/run/tumbler/tumblerd.pid')
+  .action(async (opts: { pidFile: string }) => {
+    try {
+      const { loadConfig } = await import('./config/parse.js');
+      const { runDaemon } = await import('./monitor/run.js');
+      await runDaemon(loadConfig(program.opts().config as string), opts.pidFile);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+const { registerAdminCommands } = await import('./admin/index.js');
+registerAdminCommands(program, () => program.opts().config as string);
+
+await program.parseAsync(process.argv);

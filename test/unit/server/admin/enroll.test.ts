@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bundleServices, resolveServer, resolveServices } from '../../../../server/admin/enroll.js';
+import { testConfig } from './config.fixture.js';
+
+const cfg = testConfig();
+
+test('services: default every configured one; a list must name configured services only', () => {
+  assert.deepEqual(resolveServices(cfg), ['ssh', 'db']);
+  assert.deepEqual(resolveServices(cfg, 'db, ssh,db'), ['db', 'ssh']);
+  assert.throws(() => resolveServices(cfg, 'ssh,telnet'), { code: 'ADMIN_UNKNOWN_SERVICE' });
+  assert.throws(() => resolveServices(cfg, ' , '), { code: 'USAGE' });
+});
+
+test('server: the first configured address by default, else one of them', () => {
+  assert.equal(resolveServer(cfg), '192.0.2.1');
+  assert.equal(resolveServer(cfg, '2001:db8::1'), '2001:db8::1');
+  assert.throws(() => resolveServer(cfg, '198.51.100.1'), { code: 'ADMIN_BAD_ADDRESS' });
+  assert.throws(() => resolveServer(cfg, 'example.org'), { code: 'ADMIN_BAD_ADDRESS' });
+});
+
+test('bundle services map names to the configured ids, dropping services no longer configured', () => {
+  assert.deepEqual(bundleServices(cfg, ['db', 'gone', 'ssh']), { db: 2, ssh: 1 });
+  assert.throws(() => bundleServices(cfg, ['gone']), { code: 'ADMIN_UNKNOWN_SERVICE' });
+});

@@ -1,0 +1,15 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exitCodeFor } from '../../../../server/admin/exit.js';
+
+test('exit codes: 2 config/usage, 3 not found or exists, 1 everything else', () => {
+  assert.equal(exitCodeFor('CONFIG_SYNTAX'), 2);
+  assert.equal(exitCodeFor('USAGE'), 2);
+  assert.equal(exitCodeFor('ADMIN_UNKNOWN_SERVICE'), 2);
+  assert.equal(exitCodeFor('STORE_SCHEMA_NEWER'), 2);
+  assert.equal(exitCodeFor('STORE_NOT_FOUND'), 3);
+  assert.equal(exitCodeFor('STORE_EXISTS'), 3);
+  assert.equal(exitCodeFor('ADMIN_NOT_RUNNING'), 3);
+  assert.equal(exitCodeFor('FIREWALL_NFT'), 1);
+  assert.equal(exitCodeFor('UNKNOWN'), 1);
+});
