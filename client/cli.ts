@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * `tumbler`, the client CLI: enroll, open, proxy (ssh ProxyCommand), profiles, status,
+ * install-helper. Start-up is kept small: only commander loads up front; each command's module
+ * (and with it node-forge, the profile store, the transports) is imported when that command runs.
+ * Every failure ends as one line `tumbler: <message> (<CODE>)` on stderr and a documented exit code
+ * (client/commands/exit-codes.ts).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { TumblerError } from '../shared/errors.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './commands/exit-codes.js';
+
+const VERSION = '0.1.0';
+
+function integerIn(min: number, max: number, what: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`${what} must be an integer in ${min}..${max}`);
+    return Number(v);
+  };
+}
+
+function build(): Command {
+  const program = new Command('tumbler');
+  program
+    .description('Tumbler client: open hidden services by TCP-SYN dynamic port knocking')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(`tumbler: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (USAGE)\n`),
+    })
+    .showSuggestionAfterError(true)
+    .addHelpText('after', `
+Examples:
+  tumbler enroll ./alice-laptop.bundle --name work
+  tumbler open work                  # prints the granted port
+  ssh -o 'ProxyCommand tumbler proxy work ssh' me@work
+${EXIT_CODES_HELP}`);
+
+  const withCodes = (c: Command, extra = ''): Command => c.addHelpText('after', `${extra}${EXIT_CODES_HELP}`);
+  const timeoutOpt = (): Option => new Option('--timeout <ms>', 'first wait for the reply in ms (the 2nd and 3rd sends wait 1.5x and 2x)')
+    .argParser(integerIn(100, 10000, '--timeout'));
+  const publicOpt = (): Option => new Option('--public-address <addr>', 'bind the knock to this address (your public address behind NAT)');
+  const passwordOpt = (): Option => new Option('--password-file <file>', 'read the password from the first line of this file (profiles enrolled with --no-store-key)');
+
+  withCodes(program.command('enroll')
+    .description('enroll this device from the enrollment bundle your admin gave you')
+    .argument('<bundle>', 'the bundle text (tumbler1.…), a file holding it, or - for stdin')
+    .option('--name <profile>', 'profile name (default: <user>-<server>, e.g. alice-192.0.2.1)')
+    .option('--password-file <file>', 'read the password from the first line of this file instead of asking')
+    .option('--no-store-key', 'keep the derived key off disk: every open asks for the password')
+    .option('--force', 'replace an existing profile of the same name (re-enrollment)')
+    .action(async (bundle: string, o: { name?: string; passwordFile?: string; storeKey: boolean; force?: boolean }) => {
+      await (await import('./commands/enroll.js')).run(bundle, o);
+    }), `
+The password is asked twice with echo off on a terminal, or read as one line from stdin otherwise.
+The profile is written mode 0600 under $XDG_CONFIG_HOME/tumbler/profiles (~/.config/tumbler/profiles).
+`);
+
+  withCodes(program.command('open')
+    .description('knock and open a service; prints the granted port')
+    .argument('<profile>', 'profile name (see: tumbler profiles)')
+    .option('--service <name>', "service to open (default: the profile's only service, else ssh)")
+    .option('--json', 'print {profile, service, server, port, expiresAt, observedAddress} as JSON')
+    .addOption(timeoutOpt())
+    .addOption(publicOpt())
+    .addOption(passwordOpt())
+    .option('-v, --verbose', 'say on stderr which bound address each knock uses')
+    .action(async (profile: string, o: Record<string, unknown>) => {
+      await (await import('./commands/open.js')).run(profile, o);
+    }), `
+Output: "ssh granted on 192.0.2.1 port 51234 until 12:34:56 (30 s)"; connect to that port before then.
+Root (or CAP_NET_RAW) sends the knock itself; otherwise through the helper (sudo tumbler install-helper;
+TUMBLER_HELPER=path overrides where it is looked for, TUMBLER_TRANSPORT=raw|helper forces one way).
+`);
+
+  withCodes(program.command('proxy')
+    .description('knock, then connect to the granted port and relay stdin/stdout (ssh ProxyCommand)')
+    .argument('<profile>', 'profile name')
+    .argument('<service>', 'service to open, e.g. ssh')
+    .addOption(timeoutOpt())
+    .addOption(publicOpt())
+    .addOption(passwordOpt())
+    .option('-v, --verbose', 'report the grant on stderr')
+    .action(async (profile: string, service: string, o: Record<string, unknown>) => {
+      await (await import('./commands/proxy.js')).run(profile, service, o);
+    }), `
+In ~/.ssh/config:
+  Host work
+    ProxyCommand tumbler proxy work ssh
+then plain "ssh work" knocks and logs in. Messages go to stderr only; a password (key kept off
+disk) is asked on the terminal.
+`);
+
+  withCodes(program.command('profiles')
+    .description('list the enrolled profiles')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => {
+      await (await import('./commands/profiles.js')).runProfiles(o);
+    }));
+
+  withCodes(program.command('status')
+    .description("show a profile's last grant, sequence age, clock offset and observed address (never its key or sequence)")
+    .argument('<profile>', 'profile name')
+    .option('--json', 'print as JSON')
+    .action(async (profile: string, o: { json?: boolean }) => {
+      await (await import('./commands/status.js')).runStatus(profile, o);
+    }));
+
+  withCodes(program.command('install-helper')
+    .description('install the raw-socket helper (run as root: sudo tumbler install-helper)')
+    .addOption(new Option('--mode <mode>', 'setuid root, or the cap_net_raw file capability').choices(['setuid', 'cap']).default('setuid'))
+    .option('--from <file>', 'helper binary to install (default: the one built in this checkout)')
+    .option('--to <file>', 'where to install it (default: /usr/local/lib/tumbler/tumbler-helper; elsewhere, set TUMBLER_HELPER)')
+    .action(async (o: { mode?: string; from?: string; to?: string }) => {
+      await (await import('./commands/install-helper.js')).run(o);
+    }));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = build();
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
+  try {
+    await program.parseAsync(argv);
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
+      return EXIT.USAGE; // commander already printed the one-line reason
+    }
+    if (e instanceof TumblerError) {
+      process.stderr.write(`tumbler: ${e.message} (${e.code})\n`);
+      return exitCodeFor(e.code);
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`tumbler: ${msg.split('\n')[0]} (INTERNAL)\n`);
+    return EXIT.OTHER;
+  }
+}
+
+process.exitCode = await main(process.argv);
