@@ -21,19 +21,29 @@ export interface SupervisorOptions {
   readonly config: TumblerConfig;
   readonly firewall: FirewallBackend;
   readonly log: Logger;
+  /** The worker's argv (default: this Node with server/worker/main and --config). Tests start a hostile worker here. */
+  readonly workerArgv?: readonly string[];
+  /** Restart delays, in order; the last repeats (default 0.5 s up to 30 s). */
+  readonly backoffMs?: readonly number[];
 }
 
 export class Supervisor {
   private child: ChildProcess | null = null;
   private restarts = 0;
   private stopping = false;
-  incidents = 0;
-  private readonly workerEntry: string;
+  /** Incidents since start, by code (they outlive the worker that caused them). */
+  readonly incidents: Record<string, number> = {};
+  /** Workers started so far. */
+  starts = 0;
+  private readonly workerArgv: readonly string[];
+  private readonly backoffMs: readonly number[];
 
   constructor(private readonly o: SupervisorOptions) {
     const self = fileURLToPath(import.meta.url);
     const ext = self.endsWith('.ts') ? '.ts' : '.js';
-    this.workerEntry = fileURLToPath(new URL(`../worker/main${ext}`, import.meta.url));
+    const entry = fileURLToPath(new URL(`../worker/main${ext}`, import.meta.url));
+    this.workerArgv = o.workerArgv ?? [process.execPath, ...process.execArgv, entry, '--config', o.config.file];
+    this.backoffMs = o.backoffMs ?? BACKOFF_MS;
   }
 
   get workerPid(): number | undefined {
@@ -42,10 +52,10 @@ export class Supervisor {
 
   start(): void {
     const { config, log } = this.o;
-    const child = spawn(process.execPath, [...process.execArgv, this.workerEntry, '--config', config.file], {
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-    });
+    const [cmd, ...args] = this.workerArgv;
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
     this.child = child;
+    this.starts++;
     const startedAt = Date.now();
     const channel = child.stdio[3] as unknown as Readable & Writable;
     const dispatcher = new Dispatcher(config, this.o.firewall);
@@ -54,7 +64,7 @@ export class Supervisor {
     const incident = (code: string): void => {
       if (dead) return;
       dead = true;
-      this.incidents++;
+      this.incidents[code] = (this.incidents[code] ?? 0) + 1;
       log.log('error', 'monitor.incident', { code, worker: child.pid, action: 'kill_and_restart' });
       child.kill('SIGKILL');
     };
@@ -81,6 +91,8 @@ export class Supervisor {
         });
       }
     });
+    // A worker that hangs up in the middle of a frame broke the protocol too.
+    channel.on('end', () => { if (decoder.buffered > 0) incident('IPC_TRUNCATED'); });
     channel.on('error', () => undefined);
     log.log('info', 'worker.started', { worker: child.pid });
     child.on('exit', (code, signal) => {
@@ -89,7 +101,7 @@ export class Supervisor {
       log.log(this.stopping ? 'info' : 'warn', 'worker.exited', { worker: child.pid, code, signal });
       if (this.stopping) return;
       if (Date.now() - startedAt > STABLE_MS) this.restarts = 0;
-      const delay = BACKOFF_MS[Math.min(this.restarts, BACKOFF_MS.length - 1)]!;
+      const delay = this.backoffMs[Math.min(this.restarts, this.backoffMs.length - 1)]!;
       this.restarts++;
       setTimeout(() => { if (!this.stopping) this.start(); }, delay);
     });
