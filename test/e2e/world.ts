@@ -1,0 +1,312 @@
+/**
+ * An isolated world for end-to-end tests and the demo, made of network namespaces this process
+ * creates and deletes itself (RFC 5737 addresses, no route off the machine):
+ *
+ *   cli 198.51.100.2 ─┐
+ *   atk 198.51.100.3 ─┼─ br0 (in ns "lan") ─ srv 198.51.100.1 ── int0 203.0.113.1 ── int 203.0.113.2
+ *
+ * srv runs the real tumblerd (monitor + unprivileged worker), nftables, libpcap and an OpenSSH
+ * server; int runs a second sshd (gateway case). The client runs as the unprivileged `tmbuser`
+ * through the setuid raw-socket helper. Every process is killed by PID, every namespace deleted.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const SERVER_ADDR = '198.51.100.1';
+export const CLIENT_ADDR = '198.51.100.2';
+export const ATTACKER_ADDR = '198.51.100.3';
+export const INTERNAL_ADDR = '203.0.113.2';
+export const KNOCK_RANGE = { first: 40000, last: 40999 };
+export const FORWARD_RANGE = { first: 50000, last: 50999 };
+export const CLIENT_USER = 'tmbuser';
+export const WORKER_USER = 'tumbler';
+export const PASSWORD = 'correct horse battery staple';
+
+export type Probe = 'connected' | 'refused' | 'timeout';
+export interface RunResult { code: number | null; stdout: string; stderr: string }
+
+function sh(cmd: string, args: string[], input?: string): RunResult {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+function must(cmd: string, args: string[]): string {
+  const r = sh(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+function idOf(user: string): { uid: number; gid: number } {
+  return { uid: Number(must('id', ['-u', user]).trim()), gid: Number(must('id', ['-g', user]).trim()) };
+}
+
+export class World {
+  readonly dir: string;
+  readonly ns: { lan: string; srv: string; cli: string; atk: string; int: string };
+  private readonly procs = new Set<ChildProcess>();
+  daemon: ChildProcess | null = null;
+  readonly configPath: string;
+  readonly helperPath: string;
+  readonly clientHome: string;
+  readonly dbPath: string;
+
+  private constructor(tag: string) {
+    const p = `tmb${process.pid % 100000}${tag}`;
+    this.ns = { lan: `${p}-lan`, srv: `${p}-srv`, cli: `${p}-cli`, atk: `${p}-atk`, int: `${p}-int` };
+    this.dir = mkdtempSync(join(tmpdir(), 'tumbler-e2e-'));
+    chmodSync(this.dir, 0o755);
+    this.configPath = join(this.dir, 'tumblerd.toml');
+    this.helperPath = join(this.dir, 'bin', 'tumbler-helper');
+    this.clientHome = join(this.dir, 'home');
+    this.dbPath = join(this.dir, 'state', 'tumbler.db');
+  }
+
+  /** Build the namespaces, addresses, sshd's, config and the setuid helper. */
+  static create(tag = 'w'): World {
+    const w = new World(tag);
+    try {
+      w.buildNetwork();
+      w.prepareFiles();
+      w.startSshd(w.ns.srv, SERVER_ADDR);
+      w.startSshd(w.ns.int, INTERNAL_ADDR);
+    } catch (e) {
+      w.destroy();
+      throw e;
+    }
+    return w;
+  }
+
+  private buildNetwork(): void {
+    const { lan, srv, cli, atk, int } = this.ns;
+    for (const n of [lan, srv, cli, atk, int]) {
+      sh('ip', ['netns', 'del', n]); // a leftover of a crashed run with the same pid
+      must('ip', ['netns', 'add', n]);
+      must('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
+    }
+    must('ip', ['-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
+    must('ip', ['-n', lan, 'link', 'set', 'br0', 'up']);
+    const hosts: Array<[string, string, string]> = [[srv, 'vsrv', `${SERVER_ADDR}/24`], [cli, 'vcli', `${CLIENT_ADDR}/24`], [atk, 'vatk', `${ATTACKER_ADDR}/24`]];
+    for (const [n, port, addr] of hosts) {
+      must('ip', ['-n', lan, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
+      must('ip', ['-n', lan, 'link', 'set', port, 'master', 'br0', 'up']);
+      must('ip', ['-n', n, 'addr', 'add', addr, 'dev', 'eth0']);
+      must('ip', ['-n', n, 'link', 'set', 'eth0', 'up']);
+    }
+    // Internal network behind the gateway; int routes only the client LAN back through srv.
+    must('ip', ['-n', srv, 'link', 'add', 'int0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', int]);
+    must('ip', ['-n', srv, 'addr', 'add', '203.0.113.1/24', 'dev', 'int0']);
+    must('ip', ['-n', srv, 'link', 'set', 'int0', 'up']);
+    must('ip', ['-n', int, 'addr', 'add', `${INTERNAL_ADDR}/24`, 'dev', 'eth0']);
+    must('ip', ['-n', int, 'link', 'set', 'eth0', 'up']);
+    must('ip', ['-n', int, 'route', 'add', '198.51.100.0/24', 'via', '203.0.113.1']);
+    must('ip', ['netns', 'exec', srv, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  }
+
+  private prepareFiles(): void {
+    const client = idOf(CLIENT_USER);
+    const worker = idOf(WORKER_USER);
+    // ssh keys: the server's host key and the client user's login key.
+    must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(this.dir, 'host_key')]);
+    mkdirSync(this.clientHome, { mode: 0o700 });
+    must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(this.clientHome, 'id_ed25519')]);
+    writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(join(this.clientHome, 'id_ed25519.pub')), { mode: 0o644 });
+    for (const f of ['', 'id_ed25519', 'id_ed25519.pub']) chownSync(join(this.clientHome, f), client.uid, client.gid);
+    writeFileSync(join(this.dir, 'password'), PASSWORD + '\n', { mode: 0o644 });
+    // The worker's state directory belongs to the worker account.
+    mkdirSync(join(this.dir, 'state'), { mode: 0o700 });
+    chownSync(join(this.dir, 'state'), worker.uid, worker.gid);
+    // The raw-socket helper, installed setuid root as `tumbler install-helper --mode setuid` would.
+    mkdirSync(join(this.dir, 'bin'), { mode: 0o755 });
+    const built = join(REPO, 'client', 'helper', 'tumbler-helper');
+    if (!existsSync(built)) throw new Error('client/helper/tumbler-helper is not built: run `npm run build`');
+    copyFileSync(built, this.helperPath);
+    chmodSync(this.helperPath, 0o4755);
+    this.writeConfig({});
+  }
+
+  writeConfig(o: { window?: number; grace?: number; ttl?: number }): void {
+    writeFileSync(this.configPath, `# written by test/e2e/world.ts
+[server]
+interfaces = ["eth0"]
+addresses = ["${SERVER_ADDR}"]
+user = "${WORKER_USER}"
+database = "${this.dbPath}"
+log_format = "json"
+firewall = "nftables"
+
+[knock]
+ports = "${KNOCK_RANGE.first}-${KNOCK_RANGE.last}"
+timestamp_window = ${o.window ?? 30}
+grace = ${o.grace ?? 30}
+
+[grant]
+ports = "${FORWARD_RANGE.first}-${FORWARD_RANGE.last}"
+default_ttl = ${o.ttl ?? 30}
+max_ttl = 300
+
+[services.ssh]
+id = 1
+target = "${SERVER_ADDR}:22"
+
+[services.inner]
+id = 2
+target = "${INTERNAL_ADDR}:22"
+`, { mode: 0o644 });
+  }
+
+  private startSshd(ns: string, addr: string): void {
+    const cfg = join(this.dir, `sshd_${ns}.conf`);
+    writeFileSync(cfg, [
+      'Port 22', `ListenAddress ${addr}`, `HostKey ${join(this.dir, 'host_key')}`, 'PidFile none',
+      `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
+      'UsePAM no', 'StrictModes no', `AllowUsers ${CLIENT_USER}`, 'PrintMotd no', 'LogLevel ERROR', '',
+    ].join('\n'));
+    mkdirSync('/run/sshd', { recursive: true });
+    this.spawnTracked('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-D', '-e', '-f', cfg]);
+  }
+
+  spawnTracked(cmd: string, args: string[], opts: { stdio?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+    const c = spawn(cmd, args, { stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'ignore', env: opts.env ?? process.env });
+    this.procs.add(c);
+    c.on('exit', () => this.procs.delete(c));
+    return c;
+  }
+
+  /** `tumblerd` admin command inside the server namespace (as root, like an admin would). */
+  admin(args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
+  }
+
+  /** Start the real daemon; resolves when its worker reports ready. */
+  async startDaemon(): Promise<void> {
+    const d = this.spawnTracked('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'),
+      '--config', this.configPath, 'run', '--pid-file', join(this.dir, 'tumblerd.pid')], { stdio: 'pipe' });
+    this.daemon = d;
+    this.daemonLog = '';
+    d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
+    d.stderr!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
+    await this.waitForLog('"worker.ready"', 15_000);
+  }
+
+  daemonLog = '';
+
+  /** Waits for an event name in the daemon's JSON log (readiness only; tests assert on behaviour). */
+  async waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.daemonLog.includes(needle, from)) {
+      if (Date.now() > until) throw new Error(`daemon did not log ${needle} in ${timeoutMs} ms:\n${this.daemonLog.slice(-3000)}`);
+      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited ${this.daemon.exitCode}:\n${this.daemonLog.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
+    await new Promise<void>((r) => { d.once('exit', () => r()); d.kill(signal); });
+    this.daemon = null;
+  }
+
+  /** PIDs of the daemon's worker (child of the monitor). */
+  /** Elements in the kernel's IPv4 grant map (each one an open address . port). */
+  grantCount(): number {
+    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', 'grants4']);
+    const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
+    return j.nftables.find((x) => x.map)?.map?.elem?.length ?? 0;
+  }
+
+  /** The current worker's pid, from the monitor's last `worker.started` event. */
+  workerPid(): number | undefined {
+    const started = this.daemonLog.split('\n').filter((l) => l.includes('"worker.started"'));
+    const last = started.at(-1);
+    return last ? (JSON.parse(last) as { worker: number }).worker : undefined;
+  }
+
+  /** Enroll a user+device on the server and on the client (as tmbuser); returns the profile name. */
+  enroll(user: string, opts: { device?: string; services?: string; profile?: string } = {}): string {
+    const device = opts.device ?? 'laptop';
+    const bundleFile = join(this.dir, `${user}-${device}.bundle`);
+    const args = opts.device && this.admin(['user', 'list', '--json']).stdout.includes(`"${user}"`)
+      ? ['device', 'add', user, device, '--password-file', join(this.dir, 'password'), '--out', bundleFile]
+      : ['user', 'add', user, '--device', device, '--services', opts.services ?? 'ssh,inner', '--password-file', join(this.dir, 'password'), '--out', bundleFile];
+    const r = this.admin(args);
+    if (r.code !== 0) throw new Error(`enroll ${user}: ${r.stderr}`);
+    chmodSync(bundleFile, 0o644); // handed to the device owner
+    const profile = opts.profile ?? `${user}-${device}`;
+    const e = this.client(['enroll', bundleFile, '--name', profile, '--password-file', join(this.dir, 'password')]);
+    if (e.code !== 0) throw new Error(`client enroll: ${e.stderr}`);
+    return profile;
+  }
+
+  clientEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH, HOME: this.clientHome, XDG_CONFIG_HOME: join(this.clientHome, '.config'), TUMBLER_HELPER: this.helperPath, ...extra };
+  }
+
+  /** argv that runs `tumbler ARGS` as the unprivileged client user inside the client namespace. */
+  clientArgv(args: string[], ns = this.ns.cli, prefix: string[] = []): string[] {
+    const u = idOf(CLIENT_USER);
+    return ['netns', 'exec', ns, 'setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--',
+      ...prefix, process.execPath, join(REPO, 'dist/client/cli.js'), ...args];
+  }
+
+  client(args: string[], o: { ns?: string; env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): RunResult {
+    const r = spawnSync('ip', this.clientArgv(args, o.ns, o.prefix), { encoding: 'utf8', env: this.clientEnv(o.env), timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /** TCP connect from a namespace: connected, refused (RST) or timeout (silence). */
+  probe(ns: string, host: string, port: number, timeoutSec = 1): Probe {
+    const r = sh('ip', ['netns', 'exec', ns, 'timeout', String(timeoutSec), 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`]);
+    if (r.code === 0) return 'connected';
+    return r.code === 124 ? 'timeout' : 'refused';
+  }
+
+  /** Plain OpenSSH client as tmbuser in `ns`, running `command` remotely. */
+  sshArgv(ns: string, opts: { profile?: string; service?: string; host?: string; port?: number; command: string }): string[] {
+    const u = idOf(CLIENT_USER);
+    const ssh = ['ssh', '-F', '/dev/null', '-i', join(this.clientHome, 'id_ed25519'), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
+    if (opts.profile) {
+      ssh.push('-o', `ProxyCommand=${process.execPath} ${join(REPO, 'dist/client/cli.js')} proxy ${opts.profile} ${opts.service ?? 'ssh'}`);
+    }
+    if (opts.port) ssh.push('-p', String(opts.port));
+    ssh.push(`${CLIENT_USER}@${opts.host ?? SERVER_ADDR}`, opts.command);
+    return ['netns', 'exec', ns, 'setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', 'env', `HOME=${this.clientHome}`,
+      `XDG_CONFIG_HOME=${join(this.clientHome, '.config')}`, `TUMBLER_HELPER=${this.helperPath}`, ...ssh];
+  }
+
+  ssh(ns: string, opts: { profile?: string; service?: string; host?: string; port?: number; command: string }): RunResult {
+    const r = spawnSync('ip', this.sshArgv(ns, opts), { encoding: 'utf8', timeout: 30_000 });
+    return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  nft(args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns.srv, 'nft', ...args]);
+  }
+
+  /** PIDs of every descendant of `pid` (children first found, then theirs). */
+  static descendants(pid: number): number[] {
+    const out: number[] = [];
+    const queue = [pid];
+    while (queue.length) {
+      const kids = sh('pgrep', ['-P', String(queue.shift())]).stdout.trim().split('\n').filter(Boolean).map(Number);
+      out.push(...kids);
+      queue.push(...kids);
+    }
+    return out;
+  }
+
+  destroy(): void {
+    for (const p of this.procs) {
+      if (!p.pid) continue;
+      for (const pid of [...World.descendants(p.pid), p.pid]) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+    }
+    this.procs.clear();
+    for (const n of Object.values(this.ns)) sh('ip', ['netns', 'del', n]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
