@@ -35,4 +35,20 @@ id tmbuser >/dev/null 2>&1 || useradd --create-home --shell /bin/bash tmbuser
 # No password, but not locked: sshd (UsePAM no, as in the demo and tests) refuses key logins to
 # accounts whose password field starts with "!".
 usermod -p '*' tmbuser
+# The worker (user tumbler) and the client (tmbuser) run code from this checkout: every directory
+# above it must let them pass (search permission only; nothing becomes listable or readable).
+# A checkout in a private temporary directory (mode 0700) is the usual reason this is needed.
+here=$(pwd -P)
+for u in tumbler tmbuser; do
+  setpriv --reuid="$u" --regid="$u" --init-groups -- test -r "$here/package.json" && continue
+  d=""
+  IFS=/ read -ra parts <<< "${here#/}"
+  for part in "${parts[@]}"; do   # from the top down: each check sees its parents fixed
+    d="$d/$part"
+    if ! setpriv --reuid="$u" --regid="$u" --init-groups -- test -x "$d"; then
+      echo "setup: letting other users pass through $d (chmod o+x) so $u can reach the checkout"
+      chmod o+x "$d"
+    fi
+  done
+done
 echo "setup: done"
