@@ -80,10 +80,12 @@ async function main(): Promise<void> {
       service!.rebuildFilter();
     }
   }, LIMITS.adminPollMs).unref();
-  setInterval(() => {
+  const logStats = (): void => {
     const pcap = captures.map((c) => c.stats()).reduce((a, s) => ({ received: a.received + s.received, dropped: a.dropped + s.dropped }), { received: 0, dropped: 0 });
     log.log('info', 'worker.stats', { ...service!.counters, pcap_received: pcap.received, pcap_dropped: pcap.dropped, ...service!.pending });
-  }, 60_000).unref();
+  };
+  setInterval(logStats, 60_000).unref();
+  process.on('SIGUSR1', logStats); // counters on demand (operators, benchmarks)
 
   const stop = (): void => {
     log.log('info', 'worker.stopping', {});

@@ -209,7 +209,6 @@ target = "${INTERNAL_ADDR}:22"
     this.daemon = null;
   }
 
-  /** PIDs of the daemon's worker (child of the monitor). */
   /** Elements in the kernel's IPv4 grant map (each one an open address . port). */
   grantCount(): number {
     const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', 'grants4']);
@@ -238,6 +237,11 @@ target = "${INTERNAL_ADDR}:22"
     const e = this.client(['enroll', bundleFile, '--name', profile, '--password-file', join(this.dir, 'password')]);
     if (e.code !== 0) throw new Error(`client enroll: ${e.stderr}`);
     return profile;
+  }
+
+  /** uid and gid of the unprivileged client account. */
+  clientIds(): { uid: number; gid: number } {
+    return idOf(CLIENT_USER);
   }
 
   clientEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
