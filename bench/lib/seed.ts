@@ -1,0 +1,43 @@
+/**
+ * Bulk enrollment for the scale figure: `devices` extra devices (random keys and sequences) added
+ * to the World's database in one transaction, before the daemon starts, through the real store.
+ * Returns the devices (key, first sequence) and the mean time of 10,000 sequence-key lookups (µs),
+ * measured on the seeded database. Safe while the daemon runs (WAL; the worker sees the change).
+ */
+import { chownSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
+import { migrate, openDatabase } from '../../server/store/migrate.js';
+import { SqliteStore } from '../../server/store/store.js';
+import { KNOCK_RANGE, WORKER_USER, type World } from '../../test/e2e/world.js';
+import { spawnSync } from 'node:child_process';
+
+export interface SeededDevice { key: Buffer; sequence: Sequence }
+
+export function seedDevices(w: World, devices: number, prefix = 'bulk'): { lookupUs: number; devices: SeededDevice[] } {
+  const db = openDatabase(w.dbPath);
+  migrate(db);
+  const store = new SqliteStore(db);
+  const seeded: SeededDevice[] = [];
+  const perUser = 100;
+  db.transaction(() => {
+    for (let i = 0; i < devices; i++) {
+      if (i % perUser === 0) store.addUser(`${prefix}${i / perUser}`, ['ssh']);
+      const d = { key: randomBytes(16), sequence: store.generateUniqueSequence(KNOCK_RANGE) };
+      seeded.push(d);
+      store.addDevice(`${prefix}${Math.floor(i / perUser)}`, `d${i}`, d.key, { salt: randomBytes(16), N: 1 << 15, r: 8, p: 1 }, d.sequence);
+    }
+  })();
+  const probes = 10_000;
+  const t0 = performance.now();
+  for (let i = 0; i < probes && seeded.length; i++) store.findByKey(sequenceKey(seeded[(i * 7919) % seeded.length]!.sequence));
+  const lookupUs = ((performance.now() - t0) * 1000) / probes;
+  db.close();
+  // Written as root: hand every database file back to the worker's account.
+  const uid = Number(spawnSync('id', ['-u', WORKER_USER], { encoding: 'utf8' }).stdout);
+  const gid = Number(spawnSync('id', ['-g', WORKER_USER], { encoding: 'utf8' }).stdout);
+  const dir = dirname(w.dbPath);
+  for (const f of readdirSync(dir)) chownSync(join(dir, f), uid, gid);
+  return { lookupUs, devices: seeded };
+}
