@@ -4,7 +4,7 @@
  * passwords, sequences or reply bytes. Per-event rate limit under flood, with a count of drops.
  */
 import type { LogFormat } from './config/types.js';
-import { WindowLimiter } from './worker/rate-limiter.js';
+import { WindowLimiter } from './window-limiter.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, string | number | boolean | null | undefined>;

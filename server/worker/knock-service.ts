@@ -15,7 +15,7 @@ import { Assembler, type Triple } from './assembler.js';
 import type { LinkType } from './capture.js';
 import { LIMITS } from './limits.js';
 import { PacketFilter } from './packet-filter.js';
-import { WindowLimiter } from './rate-limiter.js';
+import { WindowLimiter } from '../window-limiter.js';
 import type { ReplyTarget } from './reply-sender.js';
 import { Verifier, type Decision } from './verifier.js';
 

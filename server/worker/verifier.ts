@@ -9,7 +9,7 @@ import { knockIsns, knockKeys, verifyKnock, type AddressBytes, type Declaration,
 import { sequenceFromKey } from '../../shared/protocol/sequence.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { Candidate, KnockStore } from '../store/types.js';
-import { WindowLimiter } from './rate-limiter.js';
+import { WindowLimiter } from '../window-limiter.js';
 import { LIMITS } from './limits.js';
 import type { Triple } from './assembler.js';
 

@@ -4,7 +4,7 @@
  * filled in. Pure. Bad arguments throw PACKET_BUILD_INVALID or ADDRESS_INVALID.
  */
 import { TumblerError } from '../errors.js';
-import { addressBytesOf, type IpFamily } from './address.js';
+import { addressBytesOf, type IpFamily } from '../net/address.js';
 import { tcpChecksum, internetChecksum } from './checksum.js';
 import {
   DEFAULT_TTL, IP_VERSION_4, IP_VERSION_6, IPPROTO_TCP, IPV4_ADDR_LEN, IPV4_IHL_NO_OPTIONS, IPV4_FLAG_DF, IPV4_HEADER_LEN, IPV4_OFF_CHECKSUM, IPV4_OFF_DST,

@@ -5,7 +5,7 @@
  * those of parseIpTcp, plus PACKET_NOT_IP (ethertype not IPv4/IPv6) and PACKET_LINK_TYPE.
  */
 import { TumblerError } from '../errors.js';
-import type { IpFamily } from './address.js';
+import type { IpFamily } from '../net/address.js';
 import {
   ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN, ETH_HEADER_LEN, ETH_OFF_TYPE, SLL2_HEADER_LEN,
   SLL2_OFF_PROTOCOL, SLL_HEADER_LEN, SLL_OFF_PROTOCOL, VLAN_TAG_LEN,

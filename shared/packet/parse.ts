@@ -5,7 +5,7 @@
  * loop; the returned options and payload are copies (pcap reuses its buffer).
  */
 import { TumblerError } from '../errors.js';
-import { formatIPv4At, formatIPv6At, type IpFamily } from './address.js';
+import { formatIPv4At, formatIPv6At, type IpFamily } from '../net/address.js';
 import { internetChecksum, tcpChecksum } from './checksum.js';
 import {
   IPPROTO_TCP, IPV4_ADDR_LEN, IPV4_FLAG_MF, IPV4_FRAG_OFFSET_MASK, IPV4_HEADER_LEN, IPV4_IHL_NO_OPTIONS, IPV4_OFF_DST,

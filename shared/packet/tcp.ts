@@ -3,7 +3,7 @@
  * and captured frames, address text <-> bytes. The only code in Tumbler that reads or writes IP
  * or TCP header bytes lives in shared/packet/; this module re-exports it.
  */
-export { formatAddress, parseAddress, type AddressBytes, type IpFamily } from './address.js';
+export { formatAddress, parseAddress, type AddressBytes, type IpFamily } from '../net/address.js';
 export { buildSyn, buildSynAck, type BuildSynAckParams, type BuildSynParams } from './build.js';
 export { parseFrame, type LinkType } from './frame.js';
 export { decodeTcpOptions, type DecodedTcpOptions } from './options.js';

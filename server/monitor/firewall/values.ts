@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { TumblerError } from '../../../shared/errors.js';
+import { fromBytes, parseIp } from '../../config/address.js';
 import type { Family } from './types.js';
 
 const SERVICE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -19,9 +20,8 @@ function bad(what: string): never {
 /** Canonical text of an address literal of `family`, or null (names, zone ids, prefixes, other family). */
 export function canonicalAddress(family: Family, text: string): string | null {
   if (typeof text !== 'string' || text.length > 45 || text.includes('%')) return null;
-  if (isIP(text) !== family) return null;
-  if (family === 4) return text.split('.').map(Number).join('.');
-  return formatIPv6(parseIPv6(text));
+  const a = parseIp(text);
+  return a && a.family === family ? a.text : null;
 }
 
 export function checkAddress(family: Family, text: string): string {
@@ -58,51 +58,14 @@ export function checkCidr(text: string): { family: Family; cidr: string } {
   const prefix = Number(m[2]);
   if (prefix > (family === 4 ? 32 : 128)) bad('CIDR prefix length');
   checkAddress(family, m[1]!);
-  const width = family === 4 ? 8 : 16;
-  const parts = family === 4 ? m[1]!.split('.').map(Number) : parseIPv6(m[1]!);
-  const masked = parts.map((v, i) => {
-    const keep = Math.max(0, Math.min(width, prefix - i * width));
-    return keep === 0 ? 0 : v & (((1 << keep) - 1) << (width - keep));
+  const masked = parseIp(m[1]!)!.bytes.map((v, i) => {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    return keep === 0 ? 0 : v & (((1 << keep) - 1) << (8 - keep));
   });
-  return { family, cidr: `${family === 4 ? masked.join('.') : formatIPv6(masked)}/${prefix}` };
+  return { family, cidr: `${fromBytes(family, masked).text}/${prefix}` };
 }
 
 /** Key for comparing grants whatever the address spelling. */
 export function grantKeyString(family: Family, address: string, port: number): string {
   return `${family}|${canonicalAddress(family, address) ?? address}|${port}`;
-}
-
-function parseIPv6(text: string): number[] {
-  const groups = (part: string): number[] => {
-    if (part === '') return [];
-    const out: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const [a = 0, b = 0, c = 0, d = 0] = g.split('.').map(Number);
-        out.push((a << 8) | b, (c << 8) | d);
-      } else {
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const [head = '', tail] = text.split('::');
-  const hi = groups(head);
-  const lo = tail === undefined ? [] : groups(tail);
-  return [...hi, ...new Array<number>(8 - hi.length - lo.length).fill(0), ...lo];
-}
-
-/** RFC 5952: lowercase, no leading zeros, the longest (first on a tie) run of 2+ zero groups as "::". */
-function formatIPv6(g: number[]): string {
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
 }

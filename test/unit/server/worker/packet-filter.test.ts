@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketFilter } from '../../../../server/worker/packet-filter.js';
 import { sequenceKey } from '../../../../shared/protocol/sequence.js';
-import { WindowLimiter } from '../../../../server/worker/rate-limiter.js';
+import { WindowLimiter } from '../../../../server/window-limiter.js';
 
 test('only (port, ISN high byte) pairs of live sequences pass', () => {
   const f = new PacketFilter({ first: 40000, last: 40999 });

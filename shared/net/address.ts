@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { TumblerError } from '../errors.js';
-import { IPV4_ADDR_LEN, IPV6_ADDR_LEN } from './constants.js';
+import { IPV4_ADDR_LEN, IPV6_ADDR_LEN } from '../packet/constants.js';
 
 export type IpFamily = 4 | 6;
 
