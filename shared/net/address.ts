@@ -1,8 +1,8 @@
 /**
- * IP address text <-> bytes for packet headers. Text is canonical: dotted quad for IPv4, RFC 5952
- * for IPv6 (lowercase, no leading zeros, the longest run of two or more zero groups — the first on
- * a tie — written "::"; IPv4-mapped addresses in hex like every other IPv6 address, the same text
- * server/config/address.ts produces). Input is validated with node:net isIP.
+ * IP address text <-> bytes, the one implementation (packet headers, config, the monitor's
+ * re-checks). Text is canonical: dotted quad for IPv4, RFC 5952 for IPv6 (lowercase, no leading
+ * zeros, the longest run of two or more zero groups — the first on a tie — written "::";
+ * IPv4-mapped addresses in hex like every other IPv6 address). Input is validated with node:net isIP.
  */
 import { isIP } from 'node:net';
 import { TumblerError } from '../errors.js';
