@@ -44,15 +44,8 @@ export function synBuilder(family: Family, random: RandomBytes): (s: SynSpec) =>
   return (s) => buildSyn({ family: s.family, src: s.src, dst: s.dst, srcPort: s.srcPort, dstPort: s.dstPort, isn: s.isn, shape });
 }
 
-/** The fields of an outgoing knock SYN the reply must match. */
-export interface SentSyn {
-  readonly family: Family;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly isn: number;
-}
+/** The fields of an outgoing knock SYN the reply must match: the same fields it was built from. */
+export type SentSyn = SynSpec;
 
 /** Parses one of our own SYNs (a full IP packet). */
 export function describeSyn(packet: Buffer): SentSyn {
