@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminConfigToml } from '../unit/server/admin/config.fixture.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const WORKER = 'tmbtest';
@@ -39,29 +40,7 @@ export function makeWorld(prefix: string, interfaces = ['lo']): TestWorld {
   chmodSync(dir, 0o711);
   const database = join(dir, 'state', 'tumbler.db');
   const config = join(dir, 'tumblerd.toml');
-  writeFileSync(config, `[server]
-interfaces = ${JSON.stringify(interfaces)}
-addresses = ["192.0.2.1", "2001:db8::1"]
-user = "${WORKER}"
-database = "${database}"
-
-[knock]
-ports = "40000-40999"
-
-[grant]
-ports = "50000-50999"
-default_ttl = 30
-max_ttl = 300
-
-[services.ssh]
-id = 1
-target = "192.0.2.1:22"
-target6 = "[2001:db8::1]:22"
-
-[services.db]
-id = 2
-target = "192.0.2.10:5432"
-`, { mode: 0o644 });
+  writeFileSync(config, adminConfigToml({ interfaces, user: WORKER, database, grantPorts: '50000-50999' }), { mode: 0o644 });
   return { dir, config, database };
 }
 

@@ -1,19 +1,19 @@
-/** A parsed config for admin unit tests (RFC 5737 / 3849 addresses). */
+/** A config for admin tests (RFC 5737 / 3849 addresses): as TOML text, and parsed. */
 import { parseConfig } from '../../../../server/config/parse.js';
 import type { TumblerConfig } from '../../../../server/config/types.js';
 
-export function testConfig(): TumblerConfig {
-  return parseConfig(`[server]
-interfaces = ["lo"]
+export function adminConfigToml(o: { interfaces: readonly string[]; user: string; database: string; grantPorts: string }): string {
+  return `[server]
+interfaces = ${JSON.stringify(o.interfaces)}
 addresses = ["192.0.2.1", "2001:db8::1"]
-user = "tmbtest"
-database = "/var/lib/tumbler/tumbler.db"
+user = "${o.user}"
+database = "${o.database}"
 
 [knock]
 ports = "40000-40999"
 
 [grant]
-ports = "50000-50015"
+ports = "${o.grantPorts}"
 default_ttl = 30
 max_ttl = 300
 
@@ -25,5 +25,9 @@ target6 = "[2001:db8::1]:22"
 [services.db]
 id = 2
 target = "192.0.2.10:5432"
-`, 'test.toml');
+`;
+}
+
+export function testConfig(): TumblerConfig {
+  return parseConfig(adminConfigToml({ interfaces: ['lo'], user: 'tmbtest', database: '/var/lib/tumbler/tumbler.db', grantPorts: '50000-50015' }), 'test.toml');
 }
