@@ -12,7 +12,7 @@ import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import { chownDatabaseFiles, migrate, openDatabase, type Db } from '../store/migrate.js';
 import { SqliteStore } from '../store/store.js';
-import { findAccount, type AccountInfo } from './account.js';
+import { findAccount, type AccountInfo } from '../account.js';
 
 export interface AdminDatabase {
   readonly db: Db;

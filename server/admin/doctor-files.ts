@@ -5,7 +5,7 @@
  */
 import { statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AccountInfo } from './account.js';
+import type { AccountInfo } from '../account.js';
 import type { Check } from './doctor-types.js';
 
 const mode = (s: Stats): string => (s.mode & 0o7777).toString(8).padStart(4, '0');

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TumblerConfig } from '../config/types.js';
-import type { AccountInfo } from './account.js';
+import type { AccountInfo } from '../account.js';
 import type { Check } from './doctor-types.js';
 import { iptablesDropRisk, nftDropRisks, type DropRisk, type Hook } from './ruleset.js';
 

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { isTumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
-import { findAccount } from './account.js';
+import { findAccount } from '../account.js';
 import { databaseChecks } from './doctor-files.js';
 import {
   clockCheck, hooksOf, interfaceChecks, iptablesChainCheck, iptablesChecks, iptablesCoexistenceChecks, libpcapCheck, nftCheck,

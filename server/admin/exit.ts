@@ -19,6 +19,7 @@ const USAGE_CODES = new Set([
   'ADMIN_PASSWORD_FILE',
   'KDF_WEAK_PASSWORD',
   'STORE_BAD_NAME',
+  'PRIVSEP_USER',
 ]);
 
 /** Codes that mean "no such thing" or "that thing already exists" (exit 3). */

@@ -25,7 +25,12 @@ export interface SupervisorOptions {
   readonly workerArgv?: readonly string[];
   /** Restart delays, in order; the last repeats (default 0.5 s up to 30 s). */
   readonly backoffMs?: readonly number[];
+  /** The worker exited 2 (bad config, database path or worker user): restarting cannot help. */
+  readonly onFatal?: (exitCode: number) => void;
 }
+
+/** The worker's exit status for errors no restart can fix (server/worker/main.ts). */
+export const WORKER_EXIT_CONFIG = 2;
 
 export class Supervisor {
   private child: ChildProcess | null = null;
@@ -100,6 +105,11 @@ export class Supervisor {
       this.child = null;
       log.log(this.stopping ? 'info' : 'warn', 'worker.exited', { worker: child.pid, code, signal });
       if (this.stopping) return;
+      if (code === WORKER_EXIT_CONFIG && this.o.onFatal) {
+        this.stopping = true;
+        this.o.onFatal(code);
+        return;
+      }
       if (Date.now() - startedAt > STABLE_MS) this.restarts = 0;
       const delay = this.backoffMs[Math.min(this.restarts, this.backoffMs.length - 1)]!;
       this.restarts++;

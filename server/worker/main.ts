@@ -15,7 +15,9 @@ import { knockFilter, openCapture, type CaptureHandle, type LinkType } from './c
 import { KnockService } from './knock-service.js';
 import { LIMITS } from './limits.js';
 import { MonitorClient } from './monitor-client.js';
-import { dropPrivileges, lookupAccount } from './privileges.js';
+import { dropPrivileges } from './privileges.js';
+import { requireWorkerAccount } from '../account.js';
+import { exitCodeFor } from '../admin/exit.js';
 import { ReplySender } from './reply-sender.js';
 
 const EXIT_CONFIG = 2;
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   const captures: CaptureHandle[] = config.interfaces.map((iface) => openCapture(iface, filter, onFrame));
   const families = [...new Set(config.addresses.map((a) => (isIP(a) === 6 ? 6 : 4) as 4 | 6))];
   const replies = new ReplySender(families, randomBytes);
-  const account = lookupAccount(config.user);
+  const account = requireWorkerAccount(config.user);
 
   // 2. Drop for good and prove it (uid != 0, CapEff = CapPrm = 0), or exit.
   try {
@@ -98,5 +100,6 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   const code = isTumblerError(e) ? e.code : 'UNKNOWN';
   process.stderr.write(`tumblerd worker: ${(e as Error).message} (${code})\n`);
-  process.exit(code.startsWith('CONFIG_') ? EXIT_CONFIG : EXIT_RUNTIME);
+  // 2 tells the monitor that restarting cannot help (bad config, database path, worker user).
+  process.exit(exitCodeFor(code) === EXIT_CONFIG ? EXIT_CONFIG : EXIT_RUNTIME);
 });

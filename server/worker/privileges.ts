@@ -3,27 +3,7 @@
  * read a packet unless uid != 0 and its effective and permitted capability sets are empty.
  */
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { TumblerError } from '../../shared/errors.js';
-
-export interface Account {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/** Resolve a user name through NSS (getent), before the drop. */
-export function lookupAccount(user: string): Account {
-  if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(user)) throw new TumblerError('PRIVSEP_USER', `bad user name "${user}"`);
-  const r = spawnSync('getent', ['passwd', user], { encoding: 'utf8' });
-  const fields = r.status === 0 ? r.stdout.trim().split(':') : [];
-  const uid = Number(fields[2]);
-  const gid = Number(fields[3]);
-  if (fields.length < 4 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
-    throw new TumblerError('PRIVSEP_USER', `user "${user}" does not exist (create it: useradd --system --no-create-home ${user})`);
-  }
-  if (uid === 0) throw new TumblerError('PRIVSEP_USER', `user "${user}" is root; the worker must run unprivileged`);
-  return { uid, gid };
-}
 
 /** Capability sets of this process from /proc/self/status, as hex strings. */
 export function capabilitySets(status = readFileSync('/proc/self/status', 'utf8')): { eff: bigint; prm: bigint; uid: number[] } {
@@ -31,7 +11,7 @@ export function capabilitySets(status = readFileSync('/proc/self/status', 'utf8'
   return { eff: BigInt('0x' + (get('CapEff') || '0')), prm: BigInt('0x' + (get('CapPrm') || '0')), uid: get('Uid').split(/\s+/).map(Number) };
 }
 
-export function dropPrivileges(account: Account): void {
+export function dropPrivileges(account: { uid: number; gid: number }): void {
   try {
     process.setgroups?.([]);
     process.setgid?.(account.gid);

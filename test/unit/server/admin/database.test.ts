@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TumblerConfig } from '../../../../server/config/types.js';
-import { findAccount } from '../../../../server/admin/account.js';
+import { findAccount } from '../../../../server/account.js';
 import { openAdminDatabase } from '../../../../server/admin/database.js';
 import { ensureWorkerUser, WORKER } from '../../../integration/admin-cli.helpers.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findAccount, type AccountInfo } from '../../../../server/admin/account.js';
+import { findAccount, type AccountInfo } from '../../../../server/account.js';
 import { databaseChecks } from '../../../../server/admin/doctor-files.js';
 
 let root = '';
