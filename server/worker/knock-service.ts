@@ -206,7 +206,7 @@ export class KnockService {
     } catch (e) {
       const code = isTumblerError(e) ? e.code : 'UNKNOWN';
       this.count(`grant_failed.${code}`);
-      this.d.log.log('error', 'grant.failed', { code, user: c.userName, device: c.deviceName, address });
+      this.d.log.limited('error', 'grant.failed', { code, user: c.userName, device: c.deviceName, address }); // bursts shed by WORKER_BUSY
       if (opened && code !== 'REPLY_SEND') await firewall.close(opened).catch(() => undefined);
     } finally {
       this.inFlight.delete(key);
