@@ -14,6 +14,10 @@ import { Supervisor } from './supervisor.js';
 export const DEFAULT_PID_FILE = '/run/tumbler/tumblerd.pid';
 
 export async function runDaemon(config: TumblerConfig, pidFile = DEFAULT_PID_FILE): Promise<void> {
+  // Unhandled, SIGUSR1 would open Node's inspector on 127.0.0.1 in a root process (any local user
+  // could attach). Claim it at once; once the worker runs it gets the signal (it logs its counters).
+  let forwardStats = (): void => undefined;
+  process.on('SIGUSR1', () => forwardStats());
   if (process.getuid?.() !== 0) throw new TumblerError('RUN_NOT_ROOT', 'tumblerd run must start as root (it drops to the worker user itself)');
   const log = createLogger({ format: config.logFormat, component: 'monitor', perSec: 20 });
   const account = requireWorkerAccount(config.user);
@@ -43,6 +47,12 @@ export async function runDaemon(config: TumblerConfig, pidFile = DEFAULT_PID_FIL
   // RestartPreventExitStatus=2); the firewall table stays, so the protected ports stay closed.
   const supervisor = new Supervisor({ config, firewall, log, onFatal: () => void stop('worker-config-error', 2) });
   supervisor.start();
+  forwardStats = () => {
+    const pid = supervisor.workerPid;
+    try {
+      if (pid) process.kill(pid, 'SIGUSR1');
+    } catch { /* the worker is restarting */ }
+  };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 }

@@ -24,6 +24,11 @@ const EXIT_CONFIG = 2;
 const EXIT_PRIVSEP = 3;
 const EXIT_RUNTIME = 1;
 
+// Node opens its inspector (a debugger on 127.0.0.1:9229) on SIGUSR1 when nothing handles the
+// signal: claim it before anything else. It logs the counters once the service runs.
+let onStatsSignal = (): void => undefined;
+process.on('SIGUSR1', () => onStatsSignal());
+
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--config');
   const configPath = i > 0 ? process.argv[i + 1] : undefined;
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
     log.log('info', 'worker.stats', { ...service!.counters, pcap_received: pcap.received, pcap_dropped: pcap.dropped, ...service!.pending });
   };
   setInterval(logStats, 60_000).unref();
-  process.on('SIGUSR1', logStats); // counters on demand (operators, benchmarks)
+  onStatsSignal = logStats; // counters on demand (operators, benchmarks)
 
   const stop = (): void => {
     log.log('info', 'worker.stopping', {});

@@ -67,6 +67,16 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.equal(field(cap)[0], '0000000000000000', cap);
   });
 
+  test('0b. SIGUSR1 to the monitor logs the worker\'s counters and opens no debugger port', async () => {
+    const from = w.daemonLog.length;
+    process.kill(w.daemon!.pid!, 'SIGUSR1');
+    await w.waitForLog('"worker.stats"', 5_000, from);
+    await sleep(300);
+    assert.equal(w.daemon!.exitCode, null);
+    const listening = spawnSync('ip', ['netns', 'exec', w.ns.srv, 'ss', '-Htln'], { encoding: 'utf8' }).stdout;
+    assert.doesNotMatch(listening, /:9229\b/);
+  });
+
   test('1. before any knock: service, knock and forward ports are silent (timeout, not RST)', () => {
     for (const ns of [w.ns.cli, w.ns.atk]) {
       assert.equal(w.probe(ns, SERVER_ADDR, 22), 'timeout');
