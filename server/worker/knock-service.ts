@@ -7,7 +7,7 @@
 import { isTumblerError, TumblerError } from '../../shared/errors.js';
 import { parseAddress, parseFrame } from '../../shared/packet/tcp.js';
 import { replyKey, sealReply } from '../../shared/protocol/reply.js';
-import { generateSequence, sequenceFromKey, sequenceKey, uniformInt, type Sequence } from '../../shared/protocol/sequence.js';
+import { generateSequence, sequenceKey, uniformInt, type Sequence } from '../../shared/protocol/sequence.js';
 import type { TumblerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { KnockStore } from '../store/types.js';
@@ -103,12 +103,13 @@ export class KnockService {
     if (!triples.length) return;
     const source = { ...parseAddress(p.src), address: p.src };
     for (const t of triples) {
-      const key = Verifier.keyOf(t).toString('hex');
+      const keyBytes = Verifier.keyOf(t);
+      const key = keyBytes.toString('hex');
       if (this.inFlight.has(key)) {
         this.count('reject.IN_FLIGHT');
         continue;
       }
-      const decision = this.verifier.decide(t, source, this.d.now());
+      const decision = this.verifier.decide(t, keyBytes, source, this.d.now());
       if (decision.kind === 'reject') {
         this.onRejected(decision, source.address);
         continue;
@@ -176,14 +177,13 @@ export class KnockService {
       // 2. One transaction: consume (or recover), issue the next sequence, record grant, reply, audit.
       const nowMs = now();
       const expiresAt = Math.floor(nowMs / 1000) + ttl;
-      const sequence = sequenceFromKey(Buffer.from(key, 'hex'));
       let next: Sequence | null = null;
       let reply: Buffer | null = null;
       for (let attempt = 0; !next; attempt++) {
         const candidateNext = generateSequence(config.knockPorts, random);
         const sealed = sealReply(replyKey(c.key), {
           grantedPort: opened.port, expiresAt, next: candidateNext, serverTimeMs: nowMs, observed: parseAddress(address),
-        }, { sequence, isns: d.isns }, random);
+        }, { sequence: d.sequence, isns: d.isns }, random);
         try {
           store.acceptKnock({
             sequenceId: c.sequenceId, deviceId: c.deviceId, ts: d.declaration.timestamp, isns: d.isns, address, family,

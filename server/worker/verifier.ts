@@ -6,7 +6,7 @@
  */
 import { isTumblerError } from '../../shared/errors.js';
 import { knockIsns, knockKeys, verifyKnock, type AddressBytes, type Declaration, type Knock, type KnockKeys } from '../../shared/protocol/knock.js';
-import { sequenceFromKey } from '../../shared/protocol/sequence.js';
+import { sequenceFromKey, sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { Candidate, KnockStore } from '../store/types.js';
 import { WindowLimiter } from '../window-limiter.js';
@@ -20,7 +20,7 @@ export type RejectReason =
 export type Decision =
   | { kind: 'reject'; reason: RejectReason; candidate?: Candidate }
   | { kind: 'resend'; candidate: Candidate }
-  | { kind: 'accept'; mode: 'first' | 'recovery'; candidate: Candidate; declaration: Declaration; service: ServiceConfig; isns: Buffer };
+  | { kind: 'accept'; mode: 'first' | 'recovery'; candidate: Candidate; declaration: Declaration; service: ServiceConfig; sequence: Sequence; isns: Buffer };
 
 export interface VerifierOptions {
   readonly store: Pick<KnockStore, 'findByKey'>;
@@ -38,19 +38,14 @@ export class Verifier {
     for (const s of o.services) this.servicesById.set(s.id, s);
   }
 
-  /** Lookup key of a triple sorted by port: 3 x u16 port + the 3 ISN high bytes. */
+  /** Lookup key of a triple sorted by port: its ports and the ISNs' high bytes (the sequence tags). */
   static keyOf(t: Triple): Buffer {
-    const k = Buffer.alloc(9);
-    for (let i = 0; i < 3; i++) {
-      k.writeUInt16BE(t[i]!.dstPort, i * 2);
-      k[6 + i] = t[i]!.isn >>> 24;
-    }
-    return k;
+    return sequenceKey({ ports: [t[0].dstPort, t[1].dstPort, t[2].dstPort], tags: [t[0].isn >>> 24, t[1].isn >>> 24, t[2].isn >>> 24] });
   }
 
-  decide(t: Triple, source: AddressBytes & { address: string }, nowMs: number): Decision {
+  /** `key` is keyOf(t), computed once by the caller. */
+  decide(t: Triple, key: Buffer, source: AddressBytes & { address: string }, nowMs: number): Decision {
     // 1. One index lookup: no candidate, no crypto.
-    const key = Verifier.keyOf(t);
     const candidate = this.o.store.findByKey(key);
     if (!candidate) return { kind: 'reject', reason: 'NO_SEQUENCE' };
     // 2. An exact copy of the knock that consumed this sequence needs no crypto: from the same
@@ -67,10 +62,11 @@ export class Verifier {
     const limiterKey = key.toString('hex');
     if (!this.macFailures.allowed(limiterKey, nowMs)) return { kind: 'reject', reason: 'MAC_RATE', candidate };
     // 4. MAC, declaration and timestamp (pure protocol code).
+    const sequence = sequenceFromKey(key);
     let declaration: Declaration;
     try {
       declaration = verifyKnock({
-        keys: this.keysFor(candidate), sequence: sequenceFromKey(key), packets, observed: source,
+        keys: this.keysFor(candidate), sequence, packets, observed: source,
         nowSec: Math.floor(nowMs / 1000), windowSec: this.o.windowSec,
       });
     } catch (e) {
@@ -94,7 +90,7 @@ export class Verifier {
     if (!service) return { kind: 'reject', reason: 'SERVICE_UNKNOWN', candidate };
     if (!candidate.services.includes(service.name)) return { kind: 'reject', reason: 'SERVICE_DENIED', candidate };
     if (!(source.family === 4 ? service.target4 : service.target6)) return { kind: 'reject', reason: 'SERVICE_FAMILY', candidate };
-    return { kind: 'accept', mode, candidate, declaration, service, isns };
+    return { kind: 'accept', mode, candidate, declaration, service, sequence, isns };
   }
 
   /** Subkeys per device, cached; a re-enrolled device (new key) refreshes its entry. */
