@@ -7,9 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TumblerError, isTumblerError } from '../../shared/errors.js';
+import type { IpFamily } from '../../shared/net/address.js';
 import { DEFAULT_HELPER_PATH } from './install-helper.js';
 
-export type Family = 4 | 6;
+type Family = IpFamily;
 
 /**
  * Sends three full IP packets in the given order and resolves the payload of the SYN-ACK answering

@@ -1,66 +1,62 @@
 /**
- * Recognising the server's SYN-ACK: only the exact answer to the knock's last packet passes
- * (addresses, swapped ports, flags exactly SYN+ACK, ack = ISN + 1, payload 1..512 bytes), for IPv4
- * and IPv6; and the knock frames (send order, source ports).
+ * The knock frames (client/knock/frames.ts): send order, source ports drawn like the kernel's
+ * connect() (ephemeral range, the range start's parity first, never excluded, distinct), and SYNs
+ * in the host's shape with a fresh IP ID / flow label each.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSynAck } from '../../../../shared/packet/tcp.js';
 import { buildKnockFrames, ephemeralPorts } from '../../../../client/knock/frames.js';
-import { describeSyn, matchReply, type SentSyn } from '../../../../client/knock/wire.js';
+import { describeSyn } from '../../../../client/knock/wire.js';
+import type { HostSyn } from '../../../../client/transport/host-tcp.js';
+import { decodeTcpOptions, parseIpTcp } from '../../../../shared/packet/tcp.js';
 import type { Knock } from '../../../../shared/protocol/knock.js';
+import { isTumblerError } from '../../../../shared/errors.js';
 import { seededRandom } from './fake-server.js';
 
-const v4: SentSyn = { family: 4, src: '198.51.100.2', dst: '192.0.2.1', srcPort: 45000, dstPort: 40900, isn: 0xfffffffe };
-const v6: SentSyn = { family: 6, src: '2001:db8::2', dst: '2001:db8::1', srcPort: 45001, dstPort: 40901, isn: 0x12345678 };
-const PAYLOAD = Buffer.alloc(68, 0xab);
+const KNOCK = [{ dstPort: 40001, isn: 1 }, { dstPort: 40002, isn: 2 }, { dstPort: 40003, isn: 3 }] as unknown as Knock;
+const HOST: HostSyn = {
+  fields: { window: 65_280, mss: 1360, wscale: 10, sackPermitted: true, timestamps: true },
+  ports: { first: 32_768, last: 60_999, excluded: new Set() },
+};
 
-function answer(s: SentSyn, o: Partial<{ src: string; dst: string; srcPort: number; dstPort: number; ack: number; payload: Buffer }> = {}): Buffer {
-  return buildSynAck({
-    family: s.family, src: o.src ?? s.dst, dst: o.dst ?? s.src, srcPort: o.srcPort ?? s.dstPort, dstPort: o.dstPort ?? s.srcPort,
-    seq: 0x01020304, ack: o.ack ?? ((s.isn + 1) >>> 0), payload: o.payload ?? PAYLOAD, ipId: 7,
+describe('source ports', () => {
+  test('three distinct ports of the range, with the parity of its first port (Linux connect())', () => {
+    const r = seededRandom(11);
+    for (const range of [{ first: 32_768, last: 60_999 }, { first: 20_001, last: 20_100 }]) {
+      for (let i = 0; i < 200; i++) {
+        const p = ephemeralPorts(r, { ...range, excluded: new Set() });
+        assert.equal(new Set(p).size, 3);
+        for (const x of p) {
+          assert.ok(x >= range.first && x <= range.last, String(x));
+          assert.equal((x - range.first) % 2, 0, `parity of ${x}`);
+        }
+      }
+    }
   });
-}
 
-describe('reply matching', () => {
-  for (const s of [v4, v6]) {
-    test(`IPv${s.family}: the exact answer passes; anything else is skipped`, () => {
-      assert.deepEqual(matchReply(answer(s), s), PAYLOAD);
-      assert.equal(matchReply(answer(s, { src: s.family === 4 ? '192.0.2.9' : '2001:db8::9' }), s), null);
-      assert.equal(matchReply(answer(s, { dst: s.family === 4 ? '198.51.100.9' : '2001:db8::8' }), s), null);
-      assert.equal(matchReply(answer(s, { srcPort: s.dstPort + 1 }), s), null);
-      assert.equal(matchReply(answer(s, { dstPort: s.srcPort + 1 }), s), null);
-      assert.equal(matchReply(answer(s, { ack: s.isn }), s), null);
-      assert.equal(matchReply(answer(s, { payload: Buffer.alloc(0) }), s), null);
-      assert.equal(matchReply(answer(s, { payload: Buffer.alloc(513, 1) }), s), null);
-      assert.deepEqual(matchReply(answer(s, { payload: Buffer.alloc(512, 1) }), s), Buffer.alloc(512, 1));
-      assert.equal(matchReply(Buffer.from([0x45, 0, 0]), s), null);
-    });
-  }
+  test('never a reserved or busy port; the other parity when one parity is all taken', () => {
+    const r = seededRandom(3);
+    const range = { first: 40_000, last: 40_009 };
+    const excluded = new Set([40_000, 40_002, 40_004, 40_006, 40_008, 40_001]);
+    for (let i = 0; i < 50; i++) {
+      const p = ephemeralPorts(r, { ...range, excluded });
+      assert.deepEqual([...p].sort(), [40_003, 40_005, 40_007, 40_009].filter((x) => p.includes(x)).sort());
+      assert.equal(new Set(p).size, 3);
+    }
+  });
 
-  test('the ack wraps around 2^32', () => {
-    assert.equal(v4.isn + 1, 0xffffffff);
-    const s = { ...v4, isn: 0xffffffff };
-    assert.deepEqual(matchReply(answer(s, { ack: 0 }), s), PAYLOAD);
+  test('NO_EPHEMERAL_PORT when fewer than three ports are free', () => {
+    const range = { first: 40_000, last: 40_003, excluded: new Set([40_000, 40_001]) };
+    assert.throws(() => ephemeralPorts(seededRandom(1), range), (e) => isTumblerError(e, 'NO_EPHEMERAL_PORT'));
   });
 });
 
 describe('knock frames', () => {
-  test('three distinct ephemeral source ports', () => {
-    const r = seededRandom(11);
-    for (let i = 0; i < 200; i++) {
-      const p = ephemeralPorts(r);
-      assert.equal(new Set(p).size, 3);
-      for (const x of p) assert.ok(x >= 32768 && x <= 60999);
-    }
-  });
-
   test('the packet to ports[2] goes last; the first two come in either order', () => {
-    const knock = [{ dstPort: 40001, isn: 1 }, { dstPort: 40002, isn: 2 }, { dstPort: 40003, isn: 3 }] as unknown as Knock;
     const r = seededRandom(5);
     const firsts = new Set<number>();
     for (let i = 0; i < 40; i++) {
-      const f = buildKnockFrames(4, '198.51.100.2', '192.0.2.1', knock, r);
+      const f = buildKnockFrames(4, '198.51.100.2', '192.0.2.1', KNOCK, r, HOST);
       const syns = f.packets.map(describeSyn);
       assert.equal(syns[2]!.dstPort, 40003);
       assert.equal(syns[2]!.isn, 3);
@@ -68,5 +64,21 @@ describe('knock frames', () => {
       firsts.add(syns[0]!.dstPort);
     }
     assert.deepEqual([...firsts].sort(), [40001, 40002]);
+  });
+
+  test('every SYN carries the host\'s window, MSS and options; IP IDs and flow labels are per SYN', () => {
+    for (const family of [4, 6] as const) {
+      const [src, dst] = family === 4 ? ['198.51.100.2', '192.0.2.1'] : ['2001:db8::2', '2001:db8::1'];
+      const f = buildKnockFrames(family, src, dst, KNOCK, seededRandom(9), HOST);
+      const parsed = f.packets.map((p) => parseIpTcp(p));
+      for (const p of parsed) {
+        assert.equal(p.window, 65_280);
+        const o = decodeTcpOptions(p.tcpOptions);
+        assert.deepEqual([o.mss, o.wscale, o.sackPermitted, o.order], [1360, 10, true, [2, 4, 8, 1, 3]]);
+      }
+      const perSyn = family === 4 ? parsed.map((p) => p.ipId) : f.packets.map((p) => p.readUInt32BE(0) & 0xfffff);
+      assert.equal(new Set(perSyn).size, 3, `IPv${family}: ${perSyn.join(',')}`);
+      assert.ok(f.srcPorts.every((p) => p % 2 === 0));
+    }
   });
 });
