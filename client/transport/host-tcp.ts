@@ -3,10 +3,12 @@
  * SYNs carry the same values (docs/protocol.md §13): the TCP sysctls of the caller's network
  * namespace (/proc/sys), the kernel release, and the route to the server (`ip -j route get`, plus
  * the device's MTU) — turned into window, MSS and options by shared/packet/linux-syn.ts — and the
- * ephemeral port range the kernel draws source ports from, less reserved ports and ports in use.
+ * ephemeral port range the kernel draws source ports from, less reserved ports and the local TCP
+ * ports in use (`ss`, which asks sock_diag: reading /proc/net/tcp walks the whole established hash
+ * and costs several times more; it is only the fallback).
  *
- * Synchronous (a few small files and one `ip` run, about 3 ms) so that building a knock stays a
- * plain function call. A sysctl that cannot be read counts as Linux's default; a route that cannot
+ * Synchronous (a few small files, one `ip` and one `ss` run: about 5-10 ms) so that building a
+ * knock stays a plain function call. A sysctl that cannot be read counts as Linux's default; a route that cannot
  * be read counts as Ethernet without metrics: the setuid helper re-derives the fields itself and
  * refuses a knock that does not match (HELPER_BAD_REQUEST), so a wrong guess cannot go out.
  */
@@ -42,10 +44,17 @@ export interface HostIo {
   readonly readFile: (path: string) => string | null;
   /** `ip -j -batch -` with `input`; its stdout, or null when it failed. */
   readonly ipBatch: (input: string) => string | null;
+  /** `ss -Htan` (every TCP socket, numeric, no header); its stdout, or null when it failed. */
+  readonly tcpSockets: () => string | null;
   readonly kernelRelease: () => string;
 }
 
-const IP_TIMEOUT_MS = 2_000;
+const TOOL_TIMEOUT_MS = 2_000;
+
+function tool(cmd: string, args: string[], input?: string): string | null {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: TOOL_TIMEOUT_MS, stdio: ['pipe', 'pipe', 'ignore'] });
+  return r.status === 0 ? r.stdout : null;
+}
 
 export const realHostIo: HostIo = {
   readFile(path) {
@@ -55,10 +64,8 @@ export const realHostIo: HostIo = {
       return null;
     }
   },
-  ipBatch(input) {
-    const r = spawnSync('ip', ['-j', '-batch', '-'], { input, encoding: 'utf8', timeout: IP_TIMEOUT_MS, stdio: ['pipe', 'pipe', 'ignore'] });
-    return r.status === 0 ? r.stdout : null;
-  },
+  ipBatch: (input) => tool('ip', ['-j', '-batch', '-'], input),
+  tcpSockets: () => tool('ss', ['-Htan']),
   kernelRelease: osRelease,
 };
 
@@ -152,6 +159,16 @@ export function parsePortList(text: string): Set<number> {
   return out;
 }
 
+/** Local ports of every TCP socket in `ss -Htan` text ("LISTEN 0 4096 0.0.0.0:22 0.0.0.0:*", "[::1]:631"). */
+export function parseSsPorts(text: string, into: Set<number> = new Set()): Set<number> {
+  for (const line of text.split('\n')) {
+    const local = line.trim().split(/\s+/)[3];
+    const m = local ? /:(\d{1,5})$/.exec(local) : null;
+    if (m) into.add(Number(m[1]));
+  }
+  return into;
+}
+
 /** Local ports of every TCP socket in /proc/net/tcp or tcp6 text ("sl local_address ..."; "0100007F:0016"). */
 export function parseProcNetTcpPorts(text: string, into: Set<number> = new Set()): Set<number> {
   for (const line of text.split('\n')) {
@@ -167,7 +184,9 @@ export function readEphemeralPorts(io: HostIo = realHostIo): EphemeralPorts {
   const [first, last] = range && range[0]! >= 1 && range[0]! <= range[1]! && range[1]! <= 0xffff
     ? [range[0]!, range[1]!] : [LINUX_EPHEMERAL_PORTS.first, LINUX_EPHEMERAL_PORTS.last];
   const excluded = parsePortList(io.readFile(`${SYSCTL}/ipv4/ip_local_reserved_ports`) ?? '');
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) parseProcNetTcpPorts(io.readFile(f) ?? '', excluded);
+  const sockets = io.tcpSockets();
+  if (sockets !== null) parseSsPorts(sockets, excluded);
+  else for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) parseProcNetTcpPorts(io.readFile(f) ?? '', excluded);
   return { first, last, excluded };
 }
 

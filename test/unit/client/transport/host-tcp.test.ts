@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parsePortList, parseProcNetTcpPorts, readEphemeralPorts, readHostSyn, readRouteMetrics, readTcpSettings, realHostIo, type HostIo,
+  parsePortList, parseProcNetTcpPorts, parseSsPorts, readEphemeralPorts, readHostSyn, readRouteMetrics, readTcpSettings, realHostIo, type HostIo,
 } from '../../../../client/transport/host-tcp.js';
 import { LINUX_DEFAULT_TCP } from '../../../../shared/packet/tcp.js';
 
@@ -37,12 +37,22 @@ const HOST_FILES: Record<string, string> = {
 const ROUTE = '[{"type":"unicast","dst":"198.51.100.7","gateway":"192.0.2.2","dev":"eth1","prefsrc":"192.0.2.1","flags":[],"uid":1000,"cache":[],"metrics":[{"advmss":1200,"window":200000}]}]';
 const LINKS = '[{"ifindex":1,"ifname":"lo","mtu":65536},{"ifindex":2,"ifname":"eth0","mtu":1500},{"ifindex":3,"ifname":"eth1","mtu":9000}]';
 
-function io(files: Record<string, string> = HOST_FILES, ip: string | null = `${ROUTE}\n${LINKS}\n`, release = '6.18.44-fc-v595'): HostIo & { asked: string[] } {
+const SS = [
+  'LISTEN 0      4096         0.0.0.0:40003      0.0.0.0:*',
+  'ESTAB  0      0        192.0.2.1:40004    192.0.2.9:22',
+  'LISTEN 0      128           [::]:40005         [::]:*',
+  'TIME-WAIT 0   0   [::ffff:192.0.2.1]:40006 [::ffff:192.0.2.9]:443',
+  'LISTEN 0      10      [fe80::1]%eth0:40007         [::]:*',
+].join('\n');
+
+function io(files: Record<string, string> = HOST_FILES, ip: string | null = `${ROUTE}\n${LINKS}\n`, release = '6.18.44-fc-v595',
+  ss: string | null = null): HostIo & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
     readFile: (p) => files[p] ?? null,
     ipBatch: (input) => { asked.push(input); return ip; },
+    tcpSockets: () => ss,
     kernelRelease: () => release,
   };
 }
@@ -80,7 +90,12 @@ test('a route that cannot be read counts as Ethernet; nothing but an address rea
   assert.deepEqual(h.asked, []);
 });
 
-test('ephemeral ports: the sysctl range, reserved ports and every local TCP port excluded', () => {
+test('ephemeral ports: the sysctl range, reserved ports and every local TCP port (ss) excluded', () => {
+  const viaSs = readEphemeralPorts(io(HOST_FILES, null, '6.18', SS));
+  assert.deepEqual([...viaSs.excluded].sort((a, b) => a - b), [40_003, 40_004, 40_005, 40_006, 40_007, 40_010, 40_020, 40_021, 40_022]);
+});
+
+test('without ss, the local TCP ports come from /proc/net/tcp and tcp6', () => {
   const p = readEphemeralPorts(io());
   assert.deepEqual([p.first, p.last], [40_000, 40_099]);
   assert.deepEqual([...p.excluded].sort((a, b) => a - b), [40_010, 40_020, 40_021, 40_022, 40_001, 40_002, 40_016].sort((a, b) => a - b));
@@ -88,7 +103,9 @@ test('ephemeral ports: the sysctl range, reserved ports and every local TCP port
   assert.deepEqual([fallback.first, fallback.last, fallback.excluded.size], [32_768, 60_999, 0]);
 });
 
-test('port list and /proc/net/tcp parsing', () => {
+test('port list, ss and /proc/net/tcp parsing', () => {
+  assert.deepEqual([...parseSsPorts(SS)], [40_003, 40_004, 40_005, 40_006, 40_007]);
+  assert.deepEqual([...parseSsPorts('garbage\n\n')], []);
   assert.deepEqual([...parsePortList('1,5-7, 9 ,x,70000-70001')], [1, 5, 6, 7, 9]);
   assert.deepEqual([...parsePortList('')], []);
   assert.deepEqual([...parseProcNetTcpPorts(HOST_FILES['/proc/net/tcp']!)], [0x9c50, 0x9c41]);
