@@ -70,6 +70,25 @@ describe('tumbler-helper and the host', { skip: isRoot ? false : 'needs root' },
     }
   });
 
+  it('per-uid egress policy applies to it: nftables `meta skuid tmbuser drop` stops its SYNs (setuid install)', async () => {
+    const nft = (...args: string[]) => sh('ip', ['netns', 'exec', lab.nsC, 'nft', ...args]);
+    nft('add', 'table', 'inet', 'tmbss');
+    try {
+      nft('add', 'chain', 'inet', 'tmbss', 'out', '{ type filter hook output priority 0; policy accept; }');
+      nft('add', 'rule', 'inet', 'tmbss', 'out', 'meta', 'skuid', USER, 'tcp', 'flags', 'syn', 'drop');
+      const { packets } = knock(4);
+      const r = await lab.runAs(lab.suidCopy, rawRequest(packets, { timeoutMs: 300 }));
+      assert.notEqual(r.code, 75, 'the helper reports it could not send');
+      const sentinel = knock(4);
+      nft('delete', 'table', 'inet', 'tmbss');
+      assert.equal((await lab.runAs(lab.suidCopy, rawRequest(sentinel.packets, { timeoutMs: 100 }))).code, 75);
+      assert.equal((await lab.waitForSent(sentinel.packets)).length, 3);
+      assert.equal(lab.sent(packets).length, 0, 'the policy did not see tmbuser');
+    } finally {
+      spawnSync('ip', ['netns', 'exec', lab.nsC, 'nft', 'delete', 'table', 'inet', 'tmbss']);
+    }
+  });
+
   it('while it waits for the request its raw sockets queue none of the host\'s TCP', async () => {
     for (const helper of [lab.capCopy, lab.suidCopy]) {
       const { child, done } = await startedAndWaiting(helper);
