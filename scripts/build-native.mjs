@@ -18,8 +18,9 @@ const hardening = ['-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-stro
 const nodeInclude = join(process.env.npm_config_nodedir || '/usr', 'include', 'node');
 
 const targets = [
-  { src: 'client/helper/tumbler-helper.c', out: 'client/helper/tumbler-helper', flags: ['-pie', '-fPIE'] },
-  { src: 'shared/native/tumbler_native.c', out: 'shared/native/tumbler_native.node',
+  { src: ['client/helper/tumbler-helper.c', 'client/helper/host-syn.c', 'client/helper/reply-filter.c'],
+    out: 'client/helper/tumbler-helper', flags: ['-pie', '-fPIE'] },
+  { src: ['shared/native/tumbler_native.c'], out: 'shared/native/tumbler_native.node',
     flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tumbler_native', `-I${nodeInclude}`] },
 ];
 
@@ -34,9 +35,9 @@ if (!existsSync(join(nodeInclude, 'node_api.h'))) {
   process.exit(1);
 }
 for (const t of targets) {
-  const r = spawnSync(cc, [...hardening, ...t.flags, '-o', join(root, t.out), join(root, t.src)], { stdio: 'inherit' });
+  const r = spawnSync(cc, [...hardening, ...t.flags, '-o', join(root, t.out), ...t.src.map((s) => join(root, s))], { stdio: 'inherit' });
   if (r.error || r.status !== 0) {
-    console.error(`error: compiling ${t.src} failed`);
+    console.error(`error: compiling ${t.src.join(' ')} failed`);
     process.exit(1);
   }
   console.log(`built ${t.out}`);

@@ -1,11 +1,14 @@
 /*
  * tumbler-helper: the client's only privileged piece. Installed setuid root or with the
- * cap_net_raw file capability, it opens its raw sockets, drops to the calling user for good,
- * and only then reads one request on stdin: the three SYNs of a knock. It checks that they are
- * plain, well-formed SYNs from this host's own address (no payload, no forged source, no other
- * flags), sends them, and waits for the server's SYN-ACK; the reply's TCP payload goes to stdout.
+ * cap_net_raw file capability, it opens its raw sockets as the calling user's (fsuid/fsgid, so
+ * per-uid egress policy applies to them) with a drop-all filter, drops to the calling user for
+ * good, and only then reads one request on stdin: the three SYNs of a knock. It sends them only
+ * when they are exactly the SYNs this host's kernel would send for connect()s to the server
+ * (docs/protocol.md §13, re-derived here from the host's settings and route), from source ports
+ * the caller holds for the duration (bound here), to a unicast destination; then it waits, behind
+ * a filter that passes only that answer, for the server's SYN-ACK; the payload goes to stdout.
  *
- * Request (stdin, big-endian, at most 1024 bytes, read to EOF):
+ * Request (stdin, big-endian, at most 1024 bytes, read to EOF within 5 s):
  *   "TKH1" | u8 family (4|6) | u16 timeoutMs (100..10000) | u8 count (3)
  *   | 3 x ( u16 length | complete IP packet )
  * Reply (stdout, only on exit 0): u16 length | payload (1..512 bytes)
@@ -15,7 +18,7 @@
  *   64 bad request (nothing was sent)
  *   70 privilege drop failed
  *   71 cannot open a raw socket (helper not installed setuid root / cap_net_raw)
- *   74 I/O error (read, send, write, address lookup)
+ *   74 I/O error (read, send, write, address lookup, request not received in time)
  *   75 no matching reply within timeoutMs
  */
 #define _GNU_SOURCE
@@ -26,16 +29,21 @@
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "host-syn.h"
+#include "reply-filter.h"
 
 #ifndef IPV6_HDRINCL
 #define IPV6_HDRINCL 36
@@ -44,13 +52,23 @@
 enum { EX_OK = 0, EX_BADREQ = 64, EX_PRIVDROP = 70, EX_NOPRIV = 71, EX_IO = 74, EX_TIMEOUT = 75 };
 #define MAX_REQ 1024
 #define NPKT 3
+#define MAX_PAYLOAD 512
+/* docs/protocol.md §13: the fixed IP fields of a knock SYN. */
+#define KNOCK_TTL 64
+#define IPV4_DF 0x4000
+/* The request must arrive this soon after start; the wait gets timeoutMs plus this much. */
+#define REQUEST_DEADLINE_S 5
+#define WAIT_SLACK_S 2
+/* Receive buffer of the raw sockets: room for a few replies, not for the host's traffic. */
+#define RECV_BUFFER 4096
 
 struct pkt {
   const uint8_t *ip;   /* whole packet */
   size_t len;
   const uint8_t *tcp;  /* TCP header */
+  size_t optlen;
   const uint8_t *src, *dst;
-  uint16_t sport, dport;
+  uint16_t sport, dport, window;
   uint32_t seq;
 };
 
@@ -78,14 +96,62 @@ static void ensure_std_fds(void) {
     if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) exit(EX_IO);
 }
 
+/* SIGALRM: the request or the reply took too long. Only async-signal-safe calls here. */
+static volatile sig_atomic_t waiting_for_reply;
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "tumbler-helper: deadline passed\n";
+  ssize_t ignored = write(2, msg, sizeof msg - 1);
+  (void)ignored;
+  _exit(waiting_for_reply ? EX_TIMEOUT : EX_IO);
+}
+
+static void arm_deadlines(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, NULL) != 0) fail(EX_IO, "cannot set the deadline");
+}
+
+/*
+ * A raw socket created as the calling user (the fsuid decides its owner, which nftables' `meta
+ * skuid`, iptables' `-m owner` and `ip rule uidrange` see), receiving nothing until told what.
+ */
 static int open_raw(int family, int proto, int required) {
   int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, proto);
   if (fd < 0) {
     if (errno == EPERM || errno == EACCES)
       fail(EX_NOPRIV, "cannot open raw socket (not privileged); install with: sudo tumbler install-helper");
     if (required) fail(EX_IO, "cannot open raw socket");
+    return -1;
+  }
+  if (proto == IPPROTO_TCP) {
+    int size = RECV_BUFFER;
+    if (attach_drop_all(fd) != 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0)
+      fail(EX_IO, "cannot restrict the receive socket");
+    /* Whatever arrived before the filter (bounded). */
+    static uint8_t scratch[2048];
+    for (int i = 0; i < 1024 && recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) >= 0; i++) {}
   }
   return fd;
+}
+
+/* Opens the sockets owned by the caller: fsuid/fsgid switched first (CAP_NET_RAW is not a filesystem capability). */
+static void open_sockets(int *send4, int *recv4, int *send6, int *recv6) {
+  uid_t ruid = getuid();
+  gid_t rgid = getgid();
+  setfsgid(rgid);
+  setfsuid(ruid);
+  if ((uid_t)setfsuid((uid_t)-1) != ruid || (gid_t)setfsgid((gid_t)-1) != rgid) fail(EX_PRIVDROP, "setfsuid failed");
+  /* IPv6 may be absent from the kernel: then only IPv4 works. */
+  *send4 = open_raw(AF_INET, IPPROTO_RAW, 1);
+  *recv4 = open_raw(AF_INET, IPPROTO_TCP, 1);
+  *send6 = open_raw(AF_INET6, IPPROTO_RAW, 0);
+  *recv6 = open_raw(AF_INET6, IPPROTO_TCP, 0);
+  int one = 1;
+  if (*send6 >= 0 && setsockopt(*send6, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one) != 0)
+    fail(EX_IO, "cannot set IPV6_HDRINCL");
 }
 
 static void drop_privileges(void) {
@@ -108,6 +174,7 @@ static void drop_privileges(void) {
   gid_t gr, ge, gs;
   if (getresuid(&r, &e, &s) != 0 || r != ruid || e != ruid || s != ruid) fail(EX_PRIVDROP, "uid check failed");
   if (getresgid(&gr, &ge, &gs) != 0 || gr != rgid || ge != rgid || gs != rgid) fail(EX_PRIVDROP, "gid check failed");
+  if ((uid_t)setfsuid((uid_t)-1) != ruid || (gid_t)setfsgid((gid_t)-1) != rgid) fail(EX_PRIVDROP, "fsuid check failed");
   if (ruid != 0 && setuid(0) == 0) fail(EX_PRIVDROP, "setuid(0) still possible");
   memset(data, 0xff, sizeof data);
   hdr.version = _LINUX_CAPABILITY_VERSION_3;
@@ -130,43 +197,23 @@ static size_t read_request(uint8_t *buf) {
   }
 }
 
-/* TCP options: only EOL, NOP, MSS(4), WS(3), SACK-permitted(2), timestamps(10). */
-static int options_ok(const uint8_t *o, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    uint8_t kind = o[i];
-    if (kind == 0) {
-      for (i++; i < n; i++)
-        if (o[i] != 0) return 0;
-      return 1;
-    }
-    if (kind == 1) { i++; continue; }
-    if (i + 1 >= n) return 0;
-    uint8_t len = o[i + 1];
-    if (!((kind == 2 && len == 4) || (kind == 3 && len == 3) || (kind == 4 && len == 2) || (kind == 8 && len == 10)))
-      return 0;
-    if (i + len > n) return 0;
-    i += len;
-  }
-  return 1;
-}
-
-/* Parse and check one packet; returns NULL when it is a plain, well-formed SYN, else the reason. */
+/* Parse and check the fixed parts of one packet; NULL when it is a plain, well-formed SYN, else the reason. */
 static const char *parse_packet(int family, const uint8_t *p, size_t len, struct pkt *out) {
   size_t alen, hlen;
-  uint32_t sum;
   if (family == 4) {
     alen = 4; hlen = 20;
     if (len < 40 || p[0] != 0x45 || get16(p + 2) != len) return "bad IPv4 header or length";
-    if ((get16(p + 6) & 0xbfff) != 0 || p[9] != 6) return "IPv4 fragment or not TCP";
+    if (p[1] != 0) return "TOS is not 0";
+    if (get16(p + 6) != IPV4_DF || p[9] != 6) return "not DF, a fragment, or not TCP";
+    if (p[8] != KNOCK_TTL) return "TTL is not 64";
     if (csum_add(0, p, 20) != 0xffff) return "bad IPv4 header checksum";
-    if (p[16] >= 224) return "multicast or broadcast destination";
     out->src = p + 12; out->dst = p + 16;
   } else {
     alen = 16; hlen = 40;
     if (len < 60 || (p[0] >> 4) != 6 || get16(p + 4) != len - 40) return "bad IPv6 header or length";
+    if (((get32(p) >> 20) & 0xff) != 0) return "traffic class is not 0";
     if (p[6] != 6) return "IPv6 extension header or not TCP";
-    if (p[24] == 0xff) return "multicast destination";
+    if (p[7] != KNOCK_TTL) return "hop limit is not 64";
     out->src = p + 8; out->dst = p + 24;
   }
   const uint8_t *t = p + hlen;
@@ -174,45 +221,16 @@ static const char *parse_packet(int family, const uint8_t *p, size_t len, struct
   if (doff < 20 || doff != tlen) return "bad TCP data offset or payload present";
   if ((t[12] & 0x0f) != 0 || t[13] != 0x02) return "TCP flags are not exactly SYN";
   if (get32(t + 8) != 0 || get16(t + 18) != 0) return "non-zero ACK field or urgent pointer";
-  if (get16(t) == 0 || get16(t + 2) == 0) return "zero port";
-  if (!options_ok(t + 20, doff - 20)) return "TCP option not allowed or malformed";
+  if (get16(t + 2) == 0) return "zero destination port";
   uint8_t ph[8] = { 0, 0, (uint8_t)(tlen >> 8), (uint8_t)tlen, 0, 0, 0, 6 };
-  sum = csum_add(0, out->src, alen);
+  uint32_t sum = csum_add(0, out->src, alen);
   sum = csum_add(sum, out->dst, alen);
   sum = csum_add(sum, family == 4 ? ph + 4 : ph, family == 4 ? 4 : 8);
   if (family == 4) sum = csum_add(sum, ph + 2, 2);
   if (csum_add(sum, t, tlen) != 0xffff) return "bad TCP checksum";
-  out->ip = p; out->len = len; out->tcp = t;
-  out->sport = get16(t); out->dport = get16(t + 2); out->seq = get32(t + 4);
+  out->ip = p; out->len = len; out->tcp = t; out->optlen = doff - 20;
+  out->sport = get16(t); out->dport = get16(t + 2); out->window = get16(t + 14); out->seq = get32(t + 4);
   return NULL;
-}
-
-static void fill_addr(int family, const uint8_t *a, uint16_t port, struct sockaddr_storage *ss, socklen_t *sl) {
-  memset(ss, 0, sizeof *ss);
-  if (family == 4) {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    s4->sin_family = AF_INET; s4->sin_port = htons(port);
-    memcpy(&s4->sin_addr, a, 4); *sl = sizeof *s4;
-  } else {
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    s6->sin6_family = AF_INET6; s6->sin6_port = htons(port);
-    memcpy(&s6->sin6_addr, a, 16); *sl = sizeof *s6;
-  }
-}
-
-/* The address the kernel would use as source towards dst (UDP connect sends nothing). */
-static int source_matches(int family, const struct pkt *k) {
-  struct sockaddr_storage ss;
-  socklen_t sl;
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail(EX_IO, "cannot open UDP socket");
-  fill_addr(family, k->dst, k->dport, &ss, &sl);
-  if (connect(fd, (struct sockaddr *)&ss, sl) != 0) { close(fd); return 0; }
-  sl = sizeof ss;
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) fail(EX_IO, "getsockname failed");
-  close(fd);
-  if (family == 4) return memcmp(&((struct sockaddr_in *)&ss)->sin_addr, k->src, 4) == 0;
-  return memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, k->src, 16) == 0;
 }
 
 static void parse_request(const uint8_t *b, size_t n, int *family, int *timeout, struct pkt *k) {
@@ -239,7 +257,55 @@ static void parse_request(const uint8_t *b, size_t n, int *family, int *timeout,
       fail(EX_BADREQ, "packets differ in address");
   if (k[0].dport == k[1].dport || k[0].dport == k[2].dport || k[1].dport == k[2].dport)
     fail(EX_BADREQ, "destination ports repeat");
-  if (!source_matches(*family, &k[0])) fail(EX_BADREQ, "source address is not this host's route source");
+}
+
+/*
+ * The packets must be what this host's kernel would send for connect()s to the server: a unicast
+ * destination reached from the packets' source address, the window and options the host's settings
+ * and route give, source ports from the ephemeral range that the caller can bind — held bound here
+ * until exit, so no other socket (another user's connection included) has them meanwhile.
+ */
+static void check_against_host(int family, const struct pkt *k, int bound[NPKT]) {
+  size_t alen = family == 4 ? 4 : 16;
+  if (special_destination(family, k[0].dst)) fail(EX_BADREQ, "destination is loopback, multicast or otherwise not unicast");
+  struct route_facts route;
+  if (host_route(family, k[0].dst, k[0].dport, &route) != 0) fail(EX_BADREQ, "no route to the destination");
+  if (!route.unicast) fail(EX_BADREQ, "destination is local or not unicast");
+  if (memcmp(route.src, k[0].src, alen) != 0) fail(EX_BADREQ, "source address is not this host's route source");
+
+  struct syn_fields want;
+  uint8_t opts[40];
+  size_t ts_at;
+  host_syn_fields(family, &route, &want);
+  size_t optlen = host_syn_options(&want, opts, &ts_at);
+  struct port_policy ports;
+  host_port_policy(&ports);
+  for (int i = 0; i < NPKT; i++) {
+    const uint8_t *o = k[i].tcp + 20;
+    if (k[i].window != want.window) fail(EX_BADREQ, "window is not this host's");
+    /* Byte for byte, but for the timestamp value, which is the caller's. */
+    if (k[i].optlen != optlen || memcmp(o, opts, ts_at ? ts_at : optlen) != 0
+        || (ts_at && memcmp(o + ts_at + 4, opts + ts_at + 4, optlen - ts_at - 4) != 0))
+      fail(EX_BADREQ, "TCP options are not this host's (MSS, SACK, timestamps, window scale)");
+    if (!port_allowed(&ports, k[i].sport)) fail(EX_BADREQ, "source port outside the ephemeral range or reserved");
+  }
+  for (int i = 0; i < NPKT; i++) {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    if (family == 4) {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+      s4->sin_family = AF_INET; s4->sin_port = htons(k[i].sport);
+      memcpy(&s4->sin_addr, k[i].src, 4); sl = sizeof *s4;
+    } else {
+      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+      s6->sin6_family = AF_INET6; s6->sin6_port = htons(k[i].sport);
+      memcpy(&s6->sin6_addr, k[i].src, 16); sl = sizeof *s6;
+    }
+    bound[i] = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (bound[i] < 0) fail(EX_IO, "cannot open a TCP socket");
+    if (bind(bound[i], (struct sockaddr *)&ss, sl) != 0) fail(EX_BADREQ, "source port is in use or not the caller's to bind");
+  }
 }
 
 static long long now_ms(void) {
@@ -269,7 +335,7 @@ static int match_reply(int family, const uint8_t *buf, size_t n, const struct so
   if ((t[12] & 0x0f) != 0 || t[13] != 0x12 || get32(t + 8) != (uint32_t)(k->seq + 1)) return -1;
   if (doff < 20 || doff > n - off) return -1;
   size_t plen = n - off - doff;
-  if (plen < 1 || plen > 512) return -1;
+  if (plen < 1 || plen > MAX_PAYLOAD) return -1;
   *poff = off + doff;
   return (int)plen;
 }
@@ -286,29 +352,37 @@ static void write_all(const uint8_t *p, size_t n) {
 int main(void) {
   static uint8_t req[MAX_REQ + 1], buf[65536];
   struct pkt k[NPKT];
-  int family, timeout;
+  int family, timeout, send4, recv4, send6, recv6, bound[NPKT];
   ensure_std_fds();
-  /* 1. Sockets, while privileged. IPv6 may be absent from the kernel: then only IPv4 works. */
-  int send4 = open_raw(AF_INET, IPPROTO_RAW, 1), recv4 = open_raw(AF_INET, IPPROTO_TCP, 1);
-  int send6 = open_raw(AF_INET6, IPPROTO_RAW, 0), recv6 = open_raw(AF_INET6, IPPROTO_TCP, 0);
-  int one = 1;
-  if (send6 >= 0 && setsockopt(send6, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one) != 0)
-    fail(EX_IO, "cannot set IPV6_HDRINCL");
+  arm_deadlines();
+  /* 1. Sockets, while privileged: owned by the caller, deaf until the request is known. */
+  open_sockets(&send4, &recv4, &send6, &recv6);
   /* 2. Drop, for good. */
   drop_privileges();
-  /* 3. Request. */
+  /* 3. Request, within a deadline; checked against what this host's kernel would send. */
+  alarm(REQUEST_DEADLINE_S);
   size_t n = read_request(req);
   parse_request(req, n, &family, &timeout, k);
   int sfd = family == 4 ? send4 : send6, rfd = family == 4 ? recv4 : recv6;
   close(family == 4 ? send6 : send4);
   close(family == 4 ? recv6 : recv4);
   if (sfd < 0 || rfd < 0) fail(EX_IO, "IPv6 raw sockets unavailable");
-  /* Discard whatever TCP arrived while we waited for the request (bounded). */
-  for (int i = 0; i < 4096 && recv(rfd, buf, sizeof buf, MSG_DONTWAIT) >= 0; i++) {}
-  /* 4. Send, then wait for the answer to packet 3. */
+  check_against_host(family, k, bound);
+  /* 4. Hear only the answer to packet 3, then send, then wait for it. */
+  if (attach_reply_filter(rfd, family, k[2].dst, k[2].dport, k[2].src, k[2].sport, k[2].seq + 1) != 0)
+    fail(EX_IO, "cannot attach the reply filter");
+  waiting_for_reply = 1;
+  alarm((unsigned)(timeout / 1000 + WAIT_SLACK_S));
   struct sockaddr_storage ss;
   socklen_t sl;
-  fill_addr(family, k[0].dst, 0, &ss, &sl);
+  memset(&ss, 0, sizeof ss);
+  if (family == 4) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    s4->sin_family = AF_INET; memcpy(&s4->sin_addr, k[0].dst, 4); sl = sizeof *s4;
+  } else {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    s6->sin6_family = AF_INET6; memcpy(&s6->sin6_addr, k[0].dst, 16); sl = sizeof *s6;
+  }
   for (int i = 0; i < NPKT; i++)
     if (sendto(sfd, k[i].ip, k[i].len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)k[i].len)
       fail(EX_IO, "send failed");

@@ -3,16 +3,15 @@
  * recognises the server's SYN-ACK. Everything else in the client speaks `Knock`, addresses and
  * payloads, so a codec change touches only this file.
  */
-import { buildSyn, formatAddress as fmt, parseAddress as parse, parseIpTcp } from '../../shared/packet/tcp.js';
-import { chooseSynShape } from '../../shared/packet/syn-shape.js';
+import {
+  buildSyn, chooseSynShape, describeSyn, formatAddress as fmt, nextConnection, parseAddress as parse, synAckPayload,
+  synAckPayloadFromSegment, type IpFamily, type LinuxSynFields, type SentSyn,
+} from '../../shared/packet/tcp.js';
 import { TumblerError } from '../../shared/errors.js';
 import type { AddressBytes } from '../../shared/protocol/knock.js';
+import type { RandomBytes } from '../../shared/protocol/sequence.js';
 
-export type Family = 4 | 6;
-export type RandomBytes = (n: number) => Buffer;
-
-const TCP_FLAGS_SYN_ACK = 0x12;
-export const MAX_REPLY_PAYLOAD = 512;
+export type { IpFamily as Family, RandomBytes, SentSyn };
 
 /** "192.0.2.1" / "2001:db8::1" → family and bytes; TumblerError BAD_ADDRESS when not an IP literal. */
 export function addressBytes(address: string): AddressBytes {
@@ -29,45 +28,29 @@ export function addressText(a: AddressBytes): string {
   return fmt(a.family, a.bytes);
 }
 
-export interface SynSpec {
-  readonly family: Family;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly isn: number;
-}
-
-/** One shape per knock: the three SYNs look like one OS's connects. */
-export function synBuilder(family: Family, random: RandomBytes): (s: SynSpec) => Buffer {
-  const shape = chooseSynShape(family, random);
-  return (s) => buildSyn({ family: s.family, src: s.src, dst: s.dst, srcPort: s.srcPort, dstPort: s.dstPort, isn: s.isn, shape });
-}
-
-/** The fields of an outgoing knock SYN the reply must match: the same fields it was built from. */
-export type SentSyn = SynSpec;
-
-/** Parses one of our own SYNs (a full IP packet). */
-export function describeSyn(packet: Buffer): SentSyn {
-  const p = parseIpTcp(packet);
-  return { family: p.family, src: p.src, dst: p.dst, srcPort: p.srcPort, dstPort: p.dstPort, isn: p.seq >>> 0 };
-}
+/** What one knock SYN is built from; its answer must mirror the same fields. */
+export type SynSpec = SentSyn;
 
 /**
- * The payload of `packet` when it is the SYN-ACK answering `syn` (from its destination to its
- * source, ports swapped, flags exactly SYN+ACK, ack = ISN + 1, payload 1..512 bytes), else null.
- * `packet` is a full IP packet (IPv4 raw receive; IPv6 receive is rebuilt by the caller).
+ * One builder per knock: the SYNs share the host's window, MSS and options and one timestamp
+ * clock (`host`, default Linux's defaults), and each gets its own IP ID or flow label, as Linux's
+ * connect()s do.
  */
-export function matchReply(packet: Buffer, syn: SentSyn): Buffer | null {
-  let p;
-  try {
-    p = parseIpTcp(packet);
-  } catch {
-    return null;
-  }
-  if (p.family !== syn.family || p.src !== syn.dst || p.dst !== syn.src) return null;
-  if (p.srcPort !== syn.dstPort || p.dstPort !== syn.srcPort) return null;
-  if (p.flags !== TCP_FLAGS_SYN_ACK || (p.ack >>> 0) !== ((syn.isn + 1) >>> 0)) return null;
-  if (p.payload.length < 1 || p.payload.length > MAX_REPLY_PAYLOAD) return null;
-  return Buffer.from(p.payload);
+export function synBuilder(family: IpFamily, random: RandomBytes, host?: LinuxSynFields): (s: SynSpec) => Buffer {
+  let shape = chooseSynShape(family, random, host);
+  let first = true;
+  return (s) => {
+    if (!first) shape = nextConnection(shape, random);
+    first = false;
+    return buildSyn({ family: s.family, src: s.src, dst: s.dst, srcPort: s.srcPort, dstPort: s.dstPort, isn: s.isn, shape });
+  };
 }
+
+/** Parses one of our own SYNs (a full IP packet). */
+export { describeSyn };
+
+/**
+ * The payload of `packet` (a full IP packet) when it is the SYN-ACK answering `syn`, else null;
+ * `matchReplySegment` for a bare TCP segment from an IPv6 raw socket and its sender's address.
+ */
+export { synAckPayload as matchReply, synAckPayloadFromSegment as matchReplySegment };

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { TumblerError } from '../../shared/errors.js';
+import { MAX_SYNACK_PAYLOAD } from '../../shared/packet/constants.js';
 
 export const HELPER_EXIT = {
   OK: 0,
@@ -16,7 +17,8 @@ export const HELPER_EXIT = {
 } as const;
 
 export const HELPER_MAX_REQUEST = 1024;
-export const HELPER_MAX_REPLY = 512;
+/** The helper writes a reply's payload only, which the protocol caps. */
+export const HELPER_MAX_REPLY = MAX_SYNACK_PAYLOAD;
 const MAX_STDERR = 512;
 /** Grace beyond timeoutMs before the helper is killed as hung. */
 const KILL_GRACE_MS = 5000;

@@ -4,12 +4,12 @@
  * receives nothing) and reads the SYN-ACK answering the last one from a raw IPPROTO_TCP socket,
  * matching exactly what the setuid helper matches (client/helper/README.md). The receive socket is
  * opened before anything is sent, so the reply cannot slip past. IPv4 raw receive includes the IP
- * header; IPv6 does not, so an equivalent header is put back from the sender's address.
+ * header; IPv6 hands over the TCP segment only, matched with the sender's address.
  */
 import { TumblerError } from '../../shared/errors.js';
-import { addressBytes, describeSyn, matchReply, type Family } from '../knock/wire.js';
+import { IPPROTO_TCP } from '../../shared/packet/constants.js';
+import { describeSyn, matchReply, matchReplySegment, type Family } from '../knock/wire.js';
 
-const IPPROTO_TCP = 6;
 const IPPROTO_RAW = 255;
 const IPPROTO_IPV6 = 41;
 const IPV6_HDRINCL = 36; // linux/in6.h (raw-socket exports it on Windows only)
@@ -44,27 +44,6 @@ function open(raw: RawModule, family: Family, protocol: number): RawSocket {
     const code = /not permitted|EPERM|EACCES/i.test(msg) ? 'RAW_NOT_PERMITTED' : 'RAW_UNAVAILABLE';
     throw new TumblerError(code, `cannot open a raw IPv${family} socket: ${msg}`, { cause: e });
   }
-}
-
-/** A full IPv6 packet around a TCP segment received on an IPv6 raw socket. */
-function withIpv6Header(segment: Buffer, src: string, dst: string): Buffer | null {
-  let s: Buffer;
-  let d: Buffer;
-  try {
-    s = addressBytes(src.split('%')[0]!).bytes;
-    d = addressBytes(dst).bytes;
-  } catch {
-    return null;
-  }
-  if (s.length !== 16 || d.length !== 16 || segment.length > 0xffff) return null;
-  const h = Buffer.alloc(40);
-  h[0] = 0x60;
-  h.writeUInt16BE(segment.length, 4);
-  h[6] = IPPROTO_TCP;
-  h[7] = 64;
-  s.copy(h, 8);
-  d.copy(h, 24);
-  return Buffer.concat([h, segment]);
 }
 
 function sendOne(sock: RawSocket, packet: Buffer, address: string): Promise<void> {
@@ -116,9 +95,8 @@ export async function sendRaw(family: Family, packets: readonly Buffer[], timeou
     send.on('error', (e) => finish(new TumblerError('RAW_SEND', `raw send failed: ${e.message}`), null));
     recv.on('message', (buf, source) => {
       if (done) return;
-      const pkt = family === 4 ? buf : withIpv6Header(buf, source, last.src);
-      if (!pkt) return;
-      const payload = matchReply(pkt, last); // copies: `buf` is reused by the next message
+      // Both copy the payload: `buf` is reused by the next message.
+      const payload = family === 4 ? matchReply(buf, last) : matchReplySegment(buf, source, last);
       if (payload && (!accept || accept(payload))) finish(null, payload);
     });
     void (async () => {

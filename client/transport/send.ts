@@ -7,16 +7,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TumblerError, isTumblerError } from '../../shared/errors.js';
+import type { IpFamily } from '../../shared/net/address.js';
 import { DEFAULT_HELPER_PATH } from './install-helper.js';
-
-export type Family = 4 | 6;
 
 /**
  * Sends three full IP packets in the given order and resolves the payload of the SYN-ACK answering
  * the last one, or null when none came within `timeoutMs`. `accept` lets a transport that can keep
  * listening skip payloads that are not the reply (the helper returns the first match only).
  */
-export type KnockTransport = (family: Family, packets: readonly Buffer[], timeoutMs: number,
+export type KnockTransport = (family: IpFamily, packets: readonly Buffer[], timeoutMs: number,
   accept?: (payload: Buffer) => boolean) => Promise<Buffer | null>;
 
 const CAP_NET_RAW = 13n;
@@ -50,7 +49,7 @@ export function helperPath(env: NodeJS.ProcessEnv = process.env): string {
   return repoHelperPath();
 }
 
-async function viaHelper(family: Family, packets: readonly Buffer[], timeoutMs: number): Promise<Buffer | null> {
+async function viaHelper(family: IpFamily, packets: readonly Buffer[], timeoutMs: number): Promise<Buffer | null> {
   const { runHelper } = await import('./helper.js');
   const path = helperPath();
   try {

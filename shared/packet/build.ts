@@ -11,7 +11,7 @@ import {
   IPV4_OFF_FLAGS_FRAG, IPV4_OFF_ID, IPV4_OFF_PROTOCOL, IPV4_OFF_SRC, IPV4_OFF_TOTAL_LEN, IPV4_OFF_TTL, IPV6_ADDR_LEN,
   IPV6_FLOW_LABEL_MASK, IPV6_HEADER_LEN, IPV6_OFF_DST, IPV6_OFF_HOP_LIMIT, IPV6_OFF_NEXT_HEADER, IPV6_OFF_PAYLOAD_LEN,
   IPV6_OFF_SRC, IPV6_OFF_VTC_FLOW, LINUX_MSS_V4, LINUX_MSS_V6, LINUX_SYNACK_WINDOW_V4, LINUX_SYNACK_WINDOW_V6,
-  LINUX_SYN_OPTIONS_LEN, MAX_IP_PACKET, TCP_ACK, TCP_HEADER_LEN, TCP_OFF_ACK, TCP_OFF_CHECKSUM,
+  MAX_IP_PACKET, TCP_ACK, TCP_HEADER_LEN, TCP_MAX_WSCALE, TCP_OFF_ACK, TCP_OFF_CHECKSUM,
   TCP_OFF_DATA_OFFSET, TCP_OFF_DST_PORT, TCP_OFF_FLAGS, TCP_OFF_OPTIONS, TCP_OFF_SEQ, TCP_OFF_SRC_PORT, TCP_OFF_WINDOW,
   TCP_SYN, TCPOLEN_MSS, TCPOLEN_SACK_PERM, TCPOLEN_TIMESTAMP, TCPOLEN_WSCALE, TCPOPT_MSS, TCPOPT_NOP,
   TCPOPT_SACK_PERM, TCPOPT_TIMESTAMP, TCPOPT_WSCALE,
@@ -103,6 +103,18 @@ function ipPacket(
   return { pkt, tcp: IPV6_HEADER_LEN };
 }
 
+/**
+ * An IPv6 packet around a TCP segment that arrived without its IP header (IPv6 raw sockets hand
+ * over the segment only), so that parseIpTcp can check it against its pseudo-header.
+ */
+export function ipv6PacketAround(segment: Buffer, src: string, dst: string): Buffer {
+  if (!Buffer.isBuffer(segment) || IPV6_HEADER_LEN + segment.length > MAX_IP_PACKET) throw invalid('segment');
+  const { pkt, tcp } = ipPacket(6, addressBytesOf(6, src), addressBytesOf(6, dst), segment.length,
+    { ttl: DEFAULT_TTL, ipId: 0, df: false, flowLabel: 0 });
+  segment.copy(pkt, tcp);
+  return pkt;
+}
+
 /** Fill the TCP checksum of the segment at pkt[tcp..] (field must be zero). */
 function finishTcp(family: IpFamily, pkt: Buffer, tcp: number): Buffer {
   const v4 = family === 4;
@@ -114,7 +126,48 @@ function finishTcp(family: IpFamily, pkt: Buffer, tcp: number): Buffer {
   return pkt;
 }
 
-/** A knock SYN in the Linux shape: flags exactly SYN, ACK field 0, options MSS, SACK_PERM, TS, NOP, WSCALE. */
+/**
+ * The option list of a Linux SYN (tcp_options_write order): MSS; then SACK_PERM + TIMESTAMP, or
+ * NOP NOP TIMESTAMP without SACK, or NOP NOP SACK_PERM without timestamps; then NOP WSCALE.
+ * Always a multiple of 4 bytes.
+ */
+function linuxSynOptionsLen(s: SynShape): number {
+  const tsOrSack = s.timestamps ? TCPOLEN_SACK_PERM + TCPOLEN_TIMESTAMP : s.sackPermitted ? 2 + TCPOLEN_SACK_PERM : 0;
+  return TCPOLEN_MSS + tsOrSack + (s.wscale === null ? 0 : 1 + TCPOLEN_WSCALE);
+}
+
+function writeLinuxSynOptions(pkt: Buffer, at: number, s: SynShape): void {
+  let o = at;
+  pkt[o] = TCPOPT_MSS;
+  pkt[o + 1] = TCPOLEN_MSS;
+  pkt.writeUInt16BE(uint(s.mss, 0xffff, 'MSS'), o + 2);
+  o += TCPOLEN_MSS;
+  if (s.timestamps) {
+    // Linux writes SACK_PERM in the two bytes before the timestamp; without SACK they are NOP NOP.
+    pkt[o] = s.sackPermitted ? TCPOPT_SACK_PERM : TCPOPT_NOP;
+    pkt[o + 1] = s.sackPermitted ? TCPOLEN_SACK_PERM : TCPOPT_NOP;
+    o += TCPOLEN_SACK_PERM;
+    pkt[o] = TCPOPT_TIMESTAMP;
+    pkt[o + 1] = TCPOLEN_TIMESTAMP;
+    pkt.writeUInt32BE(u32(s.tsVal, 'tsVal'), o + 2);
+    pkt.writeUInt32BE(u32(s.tsEcr, 'tsEcr'), o + 6);
+    o += TCPOLEN_TIMESTAMP;
+  } else if (s.sackPermitted) {
+    pkt[o] = TCPOPT_NOP;
+    pkt[o + 1] = TCPOPT_NOP;
+    pkt[o + 2] = TCPOPT_SACK_PERM;
+    pkt[o + 3] = TCPOLEN_SACK_PERM;
+    o += 2 + TCPOLEN_SACK_PERM;
+  }
+  if (s.wscale !== null) {
+    pkt[o] = TCPOPT_NOP;
+    pkt[o + 1] = TCPOPT_WSCALE;
+    pkt[o + 2] = TCPOLEN_WSCALE;
+    pkt[o + 3] = uint(s.wscale, TCP_MAX_WSCALE, 'window scale');
+  }
+}
+
+/** A knock SYN in the Linux shape: flags exactly SYN, ACK field 0, the options of `shape` in Linux's order. */
 export function buildSyn(p: BuildSynParams): Buffer {
   const family = checkFamily(p.family);
   const s = p.shape;
@@ -124,7 +177,7 @@ export function buildSyn(p: BuildSynParams): Buffer {
   const srcPort = uint(p.srcPort, 0xffff, 'source port');
   const dstPort = uint(p.dstPort, 0xffff, 'destination port');
   const isn = u32(p.isn, 'ISN');
-  const tcpLen = TCP_HEADER_LEN + LINUX_SYN_OPTIONS_LEN;
+  const tcpLen = TCP_HEADER_LEN + linuxSynOptionsLen(s);
   const { pkt, tcp } = ipPacket(family, src, dst, tcpLen, {
     ttl: uint(s.ttl, 0xff, 'TTL'), ipId: uint(s.ipId, 0xffff, 'IP ID'), df: s.df,
     flowLabel: uint(s.flowLabel, IPV6_FLOW_LABEL_MASK, 'flow label'),
@@ -135,24 +188,7 @@ export function buildSyn(p: BuildSynParams): Buffer {
   pkt[tcp + TCP_OFF_DATA_OFFSET] = (tcpLen / 4) << 4;
   pkt[tcp + TCP_OFF_FLAGS] = TCP_SYN;
   pkt.writeUInt16BE(uint(s.window, 0xffff, 'window'), tcp + TCP_OFF_WINDOW);
-  let o = tcp + TCP_OFF_OPTIONS;
-  pkt[o] = TCPOPT_MSS;
-  pkt[o + 1] = TCPOLEN_MSS;
-  pkt.writeUInt16BE(uint(s.mss, 0xffff, 'MSS'), o + 2);
-  o += TCPOLEN_MSS;
-  // Linux writes SACK_PERM in the two bytes before the timestamp; without SACK they are NOP NOP.
-  pkt[o] = s.sackPermitted ? TCPOPT_SACK_PERM : TCPOPT_NOP;
-  pkt[o + 1] = s.sackPermitted ? TCPOLEN_SACK_PERM : TCPOPT_NOP;
-  o += TCPOLEN_SACK_PERM;
-  pkt[o] = TCPOPT_TIMESTAMP;
-  pkt[o + 1] = TCPOLEN_TIMESTAMP;
-  pkt.writeUInt32BE(u32(s.tsVal, 'tsVal'), o + 2);
-  pkt.writeUInt32BE(u32(s.tsEcr, 'tsEcr'), o + 6);
-  o += TCPOLEN_TIMESTAMP;
-  pkt[o] = TCPOPT_NOP;
-  pkt[o + 1] = TCPOPT_WSCALE;
-  pkt[o + 2] = TCPOLEN_WSCALE;
-  pkt[o + 3] = uint(s.wscale, 14, 'window scale');
+  writeLinuxSynOptions(pkt, tcp + TCP_OFF_OPTIONS, s);
   return finishTcp(family, pkt, tcp);
 }
 

@@ -87,17 +87,13 @@ export const TCPOLEN_MSS = 4;
 export const TCPOLEN_WSCALE = 3;
 export const TCPOLEN_SACK_PERM = 2;
 export const TCPOLEN_TIMESTAMP = 10;
+/** Largest window-scale shift (RFC 7323 §2.3). */
+export const TCP_MAX_WSCALE = 14;
 
-// ---- The Linux SYN shape (net/ipv4/tcp_output.c tcp_options_write order) ----
-/** MSS for a 1500-byte MTU: 1500 - 20 - 20 (IPv4), 1500 - 40 - 20 (IPv6). */
+// ---- Linux's own packets (the SYN's host-derived fields are in linux-syn.ts) ----
+/** MSS for a 1500-byte MTU: 1500 - 20 - 20 (IPv4), 1500 - 40 - 20 (IPv6); buildSynAck's MSS option. */
 export const LINUX_MSS_V4 = 1460;
 export const LINUX_MSS_V6 = 1440;
-/** Initial SYN window: the largest multiple of MSS not above 65535 (44 x 1460, 45 x 1440). */
-export const LINUX_SYN_WINDOW_V4 = 64_240;
-export const LINUX_SYN_WINDOW_V6 = 64_800;
-export const LINUX_WSCALE = 7;
-/** MSS(4) + SACK_PERM(2) + TIMESTAMP(10) + NOP(1) + WSCALE(3). */
-export const LINUX_SYN_OPTIONS_LEN = 20;
 /** Typical Linux SYN-ACK windows (used as buildSynAck defaults). */
 export const LINUX_SYNACK_WINDOW_V4 = 65_160;
 export const LINUX_SYNACK_WINDOW_V6 = 64_800;

@@ -1,20 +1,20 @@
 /**
- * The look of a Linux kernel SYN (Linux 4.x–6.x defaults, 1500-byte MTU): window, MSS, SACK-
- * permitted, timestamps, window scale 7, option order MSS, SACK_PERM, TS, NOP, WSCALE (20 bytes,
- * data offset 10), TTL/hop limit 64, DF, random IP ID / flow label. Pure; all randomness comes
- * from the injected `random`.
+ * The look of a Linux kernel SYN: the host-derived window, MSS and options (linux-syn.ts; by
+ * default Linux's defaults over a 1500-byte MTU: window 64240 / 64800, MSS 1460 / 1440, SACK-
+ * permitted, timestamps, window scale 7), TTL/hop limit 64, DF, random IP ID / flow label. Pure;
+ * all randomness comes from the injected `random`.
  *
  * Linux draws the IP ID and the flow label per connection, while the timestamp clock is shared by
  * all connections to one destination (per address pair offset, millisecond ticks). A caller that
  * sends several SYNs from one shape should use `nextConnection` for each SYN after the first.
  */
 import { TumblerError } from '../errors.js';
-import {
-  DEFAULT_TTL, IPV6_FLOW_LABEL_MASK, LINUX_MSS_V4, LINUX_MSS_V6, LINUX_SYN_WINDOW_V4, LINUX_SYN_WINDOW_V6, LINUX_WSCALE,
-} from './constants.js';
+import type { IpFamily } from '../net/address.js';
+import { DEFAULT_TTL, IPV6_FLOW_LABEL_MASK } from './constants.js';
+import { ETHERNET_ROUTE, LINUX_DEFAULT_TCP, linuxSynFields, type LinuxSynFields } from './linux-syn.js';
 
-export interface SynShape {
-  readonly family: 4 | 6;
+export interface SynShape extends LinuxSynFields {
+  readonly family: IpFamily;
   /** TTL (IPv4) or hop limit (IPv6). */
   readonly ttl: number;
   /** IPv4 identification (0 for IPv6). */
@@ -23,11 +23,7 @@ export interface SynShape {
   readonly flowLabel: number;
   /** IPv4 Don't Fragment. */
   readonly df: boolean;
-  readonly window: number;
-  readonly mss: number;
-  readonly sackPermitted: boolean;
-  readonly wscale: number;
-  /** Timestamp option value (32 bits) and echo reply (0 on a SYN). */
+  /** Timestamp option value (32 bits) and echo reply (0 on a SYN); written only when `timestamps`. */
   readonly tsVal: number;
   readonly tsEcr: number;
 }
@@ -43,9 +39,13 @@ function flowLabelFrom(b: Buffer, off: number): number {
   return (b.readUIntBE(off, 3) & IPV6_FLOW_LABEL_MASK) || 1;
 }
 
-/** The shape of one Linux connect()'s SYN for `family`. Draws 8 random bytes. */
-export function chooseSynShape(family: 4 | 6, random: (n: number) => Buffer): SynShape {
-  if (family !== 4 && family !== 6) throw new TumblerError('PACKET_BUILD_INVALID', 'family must be 4 or 6');
+/**
+ * The shape of one Linux connect()'s SYN for `family`, with the window, MSS and options of `host`
+ * (default: Linux's defaults over Ethernet). Draws 8 random bytes.
+ */
+export function chooseSynShape(family: IpFamily, random: (n: number) => Buffer,
+  host: LinuxSynFields = defaultFields(family)): SynShape {
+  checkFamily(family);
   const r = randomBytesOf(random, 8);
   const v4 = family === 4;
   return {
@@ -54,13 +54,23 @@ export function chooseSynShape(family: 4 | 6, random: (n: number) => Buffer): Sy
     ipId: v4 ? r.readUInt16BE(0) : 0,
     flowLabel: v4 ? 0 : flowLabelFrom(r, 1),
     df: true,
-    window: v4 ? LINUX_SYN_WINDOW_V4 : LINUX_SYN_WINDOW_V6,
-    mss: v4 ? LINUX_MSS_V4 : LINUX_MSS_V6,
-    sackPermitted: true,
-    wscale: LINUX_WSCALE,
+    window: host.window,
+    mss: host.mss,
+    sackPermitted: host.sackPermitted,
+    timestamps: host.timestamps,
+    wscale: host.wscale,
     tsVal: r.readUInt32BE(4),
     tsEcr: 0,
   };
+}
+
+function checkFamily(family: IpFamily): void {
+  if (family !== 4 && family !== 6) throw new TumblerError('PACKET_BUILD_INVALID', 'family must be 4 or 6');
+}
+
+function defaultFields(family: IpFamily): LinuxSynFields {
+  checkFamily(family);
+  return linuxSynFields(family, LINUX_DEFAULT_TCP[family], ETHERNET_ROUTE);
 }
 
 /**

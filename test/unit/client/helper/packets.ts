@@ -47,6 +47,12 @@ export interface SegOpts {
   urgent?: number;
   id?: number;
   ttl?: number;
+  /** IPv4 TOS byte (default 0) and flags/fragment-offset field (default 0x4000, DF). */
+  tos?: number;
+  frag?: number;
+  /** IPv6 traffic class (default 0) and flow label (default 0x12345). */
+  tclass?: number;
+  flowLabel?: number;
   /** IPv6 only: next header value and extension header bytes placed before TCP. */
   nextHeader?: number;
   ext?: Buffer;
@@ -83,7 +89,8 @@ export function ipv4Packet(o: SegOpts): Buffer {
   ip[0] = 0x45;
   ip.writeUInt16BE(20 + t.length, 2);
   ip.writeUInt16BE(o.id ?? 0x1234, 4);
-  ip.writeUInt16BE(0x4000, 6);
+  ip[1] = o.tos ?? 0;
+  ip.writeUInt16BE(o.frag ?? 0x4000, 6);
   ip[8] = o.ttl ?? 64;
   ip[9] = 6;
   src.copy(ip, 12);
@@ -102,7 +109,7 @@ export function ipv6Packet(o: SegOpts): Buffer {
   const t = tcpSegment(o, pseudo);
   const ext = o.ext ?? Buffer.alloc(0);
   const ip = Buffer.alloc(40);
-  ip.writeUInt32BE(0x60000000 | 0x12345, 0);
+  ip.writeUInt32BE((0x60000000 | ((o.tclass ?? 0) << 20) | (o.flowLabel ?? 0x12345)) >>> 0, 0);
   ip.writeUInt16BE(ext.length + t.length, 4);
   ip[6] = o.nextHeader ?? 6;
   ip[7] = o.ttl ?? 64;
@@ -151,8 +158,19 @@ export function readPcap(file: Buffer): Buffer[] {
   return out;
 }
 
-/** The TCP header of an IP packet and its ports/flags, or null when not TCP. */
-export function tcpInfo(ip: Buffer): { sport: number; dport: number; flags: number; seq: number; src: Buffer } | null {
+export interface TcpInfo {
+  sport: number;
+  dport: number;
+  flags: number;
+  seq: number;
+  window: number;
+  src: Buffer;
+  /** The TCP option bytes. */
+  options: Buffer;
+}
+
+/** The TCP header of an IP packet and its ports/flags/window/options, or null when not TCP. */
+export function tcpInfo(ip: Buffer): TcpInfo | null {
   const v = (ip[0] ?? 0) >> 4;
   let off: number;
   let src: Buffer;
@@ -165,5 +183,9 @@ export function tcpInfo(ip: Buffer): { sport: number; dport: number; flags: numb
     off = 40;
     src = ip.subarray(8, 24);
   } else return null;
-  return { sport: ip.readUInt16BE(off), dport: ip.readUInt16BE(off + 2), flags: ip[off + 13] ?? 0, seq: ip.readUInt32BE(off + 4), src };
+  const hlen = ((ip[off + 12] ?? 0) >> 4) * 4;
+  return {
+    sport: ip.readUInt16BE(off), dport: ip.readUInt16BE(off + 2), flags: ip[off + 13] ?? 0, seq: ip.readUInt32BE(off + 4),
+    window: ip.readUInt16BE(off + 14), src, options: Buffer.from(ip.subarray(off + 20, off + hlen)),
+  };
 }

@@ -9,7 +9,7 @@ test('IPv4 shape: Linux values, IP ID and tsVal from random, DF, no flow label',
   const s = chooseSynShape(4, fixedRandom('a1b2c3d4e5f60718'));
   assert.deepEqual(s, {
     family: 4, ttl: 64, ipId: 0xa1b2, flowLabel: 0, df: true, window: 64240, mss: 1460,
-    sackPermitted: true, wscale: 7, tsVal: 0xe5f60718, tsEcr: 0,
+    sackPermitted: true, timestamps: true, wscale: 7, tsVal: 0xe5f60718, tsEcr: 0,
   });
 });
 
@@ -17,10 +17,17 @@ test('IPv6 shape: Linux values, 20-bit flow label and tsVal from random, no IP I
   const s = chooseSynShape(6, fixedRandom('a1b2c3d4e5f60718'));
   assert.deepEqual(s, {
     family: 6, ttl: 64, ipId: 0, flowLabel: 0x2c3d4, df: true, window: 64800, mss: 1440,
-    sackPermitted: true, wscale: 7, tsVal: 0xe5f60718, tsEcr: 0,
+    sackPermitted: true, timestamps: true, wscale: 7, tsVal: 0xe5f60718, tsEcr: 0,
   });
   assert.equal(chooseSynShape(6, fixedRandom('00fff00000000000')).flowLabel, 0xff000);
   assert.equal(chooseSynShape(6, fixedRandom('ff00000000000000')).flowLabel, 1, 'a zero flow label is never used');
+});
+
+test('host fields replace the defaults: window, MSS, scale and which options', () => {
+  const host = { window: 42_340, mss: 1360, wscale: null, sackPermitted: false, timestamps: false };
+  const s = chooseSynShape(4, fixedRandom('a1b2c3d4e5f60718'), host);
+  assert.deepEqual({ window: s.window, mss: s.mss, wscale: s.wscale, sackPermitted: s.sackPermitted, timestamps: s.timestamps }, host);
+  assert.equal(s.ipId, 0xa1b2, 'randomness drawn as without host fields');
 });
 
 test('two shapes from different random differ in IP ID / flow label and tsVal; built SYNs differ in ISN', () => {

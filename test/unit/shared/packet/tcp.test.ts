@@ -52,6 +52,27 @@ test('SYN without SACK-permitted writes NOP NOP before the timestamp, as Linux d
   assert.deepEqual(decodeTcpOptions(p.tcpOptions).order, [2, 1, 1, 8, 1, 3]);
 });
 
+test('SYN option layouts follow Linux for every combination of timestamps, SACK and window scaling', () => {
+  const cases: Array<[{ timestamps: boolean; sackPermitted: boolean; wscale: number | null }, number[], number]> = [
+    [{ timestamps: true, sackPermitted: true, wscale: 10 }, [2, 4, 8, 1, 3], 20],
+    [{ timestamps: true, sackPermitted: false, wscale: 10 }, [2, 1, 1, 8, 1, 3], 20],
+    [{ timestamps: false, sackPermitted: true, wscale: 10 }, [2, 1, 1, 4, 1, 3], 12],
+    [{ timestamps: false, sackPermitted: false, wscale: 10 }, [2, 1, 3], 8],
+    [{ timestamps: true, sackPermitted: true, wscale: null }, [2, 4, 8], 16],
+    [{ timestamps: false, sackPermitted: false, wscale: null }, [2], 4],
+  ];
+  for (const [o, order, len] of cases) {
+    const shape = { ...chooseSynShape(6, R()), ...o };
+    const p = parseIpTcp(buildSyn({ ...V6, isn: 1, shape }));
+    assert.equal(p.tcpOptions.length, len, JSON.stringify(o));
+    const d = decodeTcpOptions(p.tcpOptions);
+    assert.deepEqual(d.order, order, JSON.stringify(o));
+    assert.equal(d.wscale, o.wscale ?? undefined);
+    assert.equal(d.sackPermitted, o.sackPermitted);
+    assert.equal(d.timestamp?.tsVal, o.timestamps ? shape.tsVal : undefined);
+  }
+});
+
 test('negative int32 ISN is taken modulo 2^32', () => {
   const p = parseIpTcp(buildSyn({ ...V4, isn: -1, shape: chooseSynShape(4, R()) }));
   assert.equal(p.seq, 0xffffffff);
