@@ -99,6 +99,13 @@ describe('the Debian packages', () => {
     }
   });
 
+  test('apt resolves the README\'s install command for both files with nothing more to fetch (simulated)', () => {
+    const r = run('apt-get', ['install', '--simulate', '--no-install-recommends', debs.server, debs.client]);
+    assert.equal(r.status, 0, r.stderr);
+    const installs = [...r.stdout.matchAll(/^Inst (\S+)/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(installs, [L.CLIENT_PACKAGE, L.SERVER_PACKAGE]);
+  });
+
   test('maintainer scripts: the right ones, executable, POSIX sh syntax, every placeholder filled', () => {
     const want = { server: ['control', 'md5sums', 'postinst', 'postrm', 'prerm'], client: ['control', 'md5sums', 'postinst'] };
     for (const side of ['server', 'client'] as const) {
