@@ -27,7 +27,7 @@ import { shipsModuleFile } from './module-files.js';
 import { runtimeClosure, type Lockfile, type ModuleEntry } from './npm-closure.js';
 import { copyFileInto, copyTreeInto, gzipInto, inTree, isElf, setModes, writeFileInto } from './stage.js';
 import { fillTemplate } from './template.js';
-import { buildDeb, debianArchitecture, runTool, sharedLibraryDepends } from './tools.js';
+import { buildDeb, debianArchitecture, runTool, sharedLibraryDepends, stripElf } from './tools.js';
 import { checkModulesLoad, importProblems } from './verify.js';
 
 export interface PackageSpec {
@@ -69,14 +69,16 @@ export const SERVER: PackageSpec = {
   root: L.SERVER_ROOT,
   summary: 'port-knocking daemon: services behind closed ports, opened by one-time knocks',
   body: [
-    'tumblerd hides services (ssh, a database console) behind silent, closed ports and opens them',
-    'for one source address, for a limited time, when that address sends a valid one-time knock:',
-    'three TCP SYNs carrying a server-issued sequence and an encrypted, authenticated, timestamped',
-    'declaration. A privileged monitor owns the nftables (or iptables) rules; an unprivileged',
-    'worker captures with libpcap, verifies and answers.',
+    'tumblerd hides services (ssh, a database console) behind silent, closed ports',
+    'and opens them for one source address, for a limited time, when that address',
+    'sends a valid one-time knock: three TCP SYNs carrying a server-issued sequence',
+    'and an encrypted, authenticated, timestamped declaration. A privileged monitor',
+    'owns the nftables (or iptables) rules; an unprivileged worker captures with',
+    'libpcap, verifies and answers.',
     '',
-    'This package holds tumblerd, its admin commands, the systemd unit and the database',
-    'migrations. Write /etc/tumbler/tumblerd.toml (see tumblerd.toml(5)), then enable the unit.',
+    'This package holds tumblerd, its admin commands, the systemd unit and the',
+    'database migrations. Write /etc/tumbler/tumblerd.toml (see tumblerd.toml(5)),',
+    'then enable the unit.',
   ],
   compiled: ['dist/server', 'dist/shared'],
   files: ['migrations', 'shared/native/tumbler_native.node'],
@@ -100,12 +102,12 @@ export const CLIENT: PackageSpec = {
   root: L.CLIENT_ROOT,
   summary: 'port-knocking client: opens services hidden by tumblerd',
   body: [
-    'tumbler enrolls a device from the bundle its admin issued, knocks (three TCP SYNs through a',
-    'small raw-socket helper), and prints the port the server opened for this address; as an ssh',
-    'ProxyCommand it knocks and connects in one step.',
+    'tumbler enrolls a device from the bundle its admin issued, knocks (three TCP',
+    'SYNs through a small raw-socket helper), and prints the port the server opened',
+    'for this address; as an ssh ProxyCommand it knocks and connects in one step.',
     '',
-    'The helper is given cap_net_raw (or, without setcap, the setuid bit) when the package is',
-    'configured; it drops every privilege before it reads its input.',
+    'The helper is given cap_net_raw (or, without setcap, the setuid bit) when the',
+    'package is configured; it drops every privilege before it reads its input.',
   ],
   compiled: ['dist/client', 'dist/shared'],
   files: ['client/helper/tumbler-helper'],
@@ -247,14 +249,23 @@ function stage(spec: PackageSpec, work: string, compiled: string, lock: Lockfile
   }
   const doc = L.docDir(spec.name);
   for (const d of spec.docs) gzipInto(join(REPO, d), tree, `${doc}/${basename(d)}.gz`);
-  writeFileInto(tree, `${doc}/changelog.Debian.gz`, changelog(p));
+  writeFileInto(tree, `${doc}/changelog.gz`, changelog(p)); // a native package's changelog name
   writeFileInto(tree, `${doc}/copyright`, copyrightFile(p.license, modules.map((m) => ({
     installPath: `${root.slice(1)}/${m.path}`, sourceDir: join(REPO, m.path), name: m.name, version: m.version,
   }))));
   for (const d of spec.dirs) mkdirSync(inTree(tree, d), { recursive: true });
 
-  // 4. Modes: everything 0644/0755; the wrappers and listed programs executable.
-  setModes(tree, new Set([...Object.keys(spec.commands).map((c) => `${L.BIN_DIR}/${c}`), ...spec.executables.map((x) => `${root}/${x}`)]));
+  // 4. Modes: everything 0644/0755; the wrappers, the scripts they run and the listed programs
+  // executable. ELF files stripped (addons as shared objects, programs as executables).
+  const programs = new Set([
+    ...Object.keys(spec.commands).map((c) => `${L.BIN_DIR}/${c}`),
+    ...Object.values(spec.commands).map((entry) => `${root}/${entry}`),
+    ...spec.executables.map((x) => `${root}/${x}`),
+  ]);
+  for (const e of walkTree(tree)) {
+    if (e.kind === 'file' && isElf(join(tree, e.path))) stripElf(join(tree, e.path), programs.has(`/${e.path}`));
+  }
+  setModes(tree, programs);
   return { tree, modules };
 }
 

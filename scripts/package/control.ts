@@ -12,6 +12,7 @@ import { TumblerError } from '../../shared/errors.js';
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 /** A native version: no epoch, no revision (no "-"); Debian Policy 5.6.12. */
 const NATIVE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
+const MAX_DESCRIPTION_LINE = 79;
 const SEMVER = /^(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
 
 /**
@@ -68,6 +69,8 @@ export function renderControl(f: ControlFields): string {
   out.push(line('Description', f.Description.summary));
   for (const l of f.Description.body) {
     if (/[\r\n]/.test(l)) throw new TumblerError('PACKAGE_CONTROL', 'Description line with a newline');
+    // Policy 3.4.1: lines of the extended description fit 80 columns with their leading space.
+    if (l.length > MAX_DESCRIPTION_LINE) throw new TumblerError('PACKAGE_CONTROL', `Description line longer than ${MAX_DESCRIPTION_LINE} characters: ${l.slice(0, 40)}...`);
     out.push(l.trim() === '' ? ' .' : ` ${l}`);
   }
   return `${out.join('\n')}\n`;

@@ -1,6 +1,6 @@
 /**
- * The Debian tools the package build runs, without a shell: dpkg (architecture), dpkg-shlibdeps
- * (Depends of the ELF files), dpkg-deb (the .deb). A missing tool or a failure is a
+ * The Debian tools the package build runs, without a shell: dpkg (architecture), strip (as
+ * dh_strip does), dpkg-shlibdeps (Depends of the ELF files), dpkg-deb (the .deb). A missing tool or a failure is a
  * PACKAGE_TOOL error naming the Debian package that provides the tool.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 
-const PROVIDER: Readonly<Record<string, string>> = { dpkg: 'dpkg', 'dpkg-deb': 'dpkg', 'dpkg-shlibdeps': 'dpkg-dev' };
+const PROVIDER: Readonly<Record<string, string>> = { dpkg: 'dpkg', 'dpkg-deb': 'dpkg', 'dpkg-shlibdeps': 'dpkg-dev', strip: 'binutils' };
 const TIMEOUT_MS = 300_000;
 
 export function runTool(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
@@ -26,6 +26,11 @@ export function runTool(cmd: string, args: readonly string[], opts: { cwd?: stri
 /** This machine's Debian architecture (amd64, arm64, ...). */
 export function debianArchitecture(): string {
   return runTool('dpkg', ['--print-architecture']).trim();
+}
+
+/** Strips debugging symbols as dh_strip does: programs keep their symbol table, shared objects (addons) only what linking needs. */
+export function stripElf(file: string, program: boolean): void {
+  runTool('strip', ['--remove-section=.comment', '--remove-section=.note', ...(program ? [] : ['--strip-unneeded']), file]);
 }
 
 /**

@@ -31,10 +31,10 @@ function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: N
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** Programs: the command wrappers and the helper. Everything else is 0644 (files) or 0755 (dirs). */
+/** Programs: the command wrappers, the scripts they run, the helper. Everything else is 0644 (files) or 0755 (dirs). */
 const EXECUTABLES = {
-  server: new Set([L.TUMBLERD]),
-  client: new Set([L.TUMBLER, L.HELPER]),
+  server: new Set([L.TUMBLERD, `${L.SERVER_ROOT}/dist/server/main.js`]),
+  client: new Set([L.TUMBLER, `${L.CLIENT_ROOT}/dist/client/cli.js`, L.HELPER]),
 };
 
 describe('the Debian packages', () => {
@@ -172,7 +172,7 @@ describe('the Debian packages', () => {
       `${L.SERVER_ROOT}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`,
       `${L.SERVER_ROOT}/node_modules/pcap/build/Release/pcap_binding.node`, `${L.SERVER_ROOT}/node_modules/raw-socket/build/Release/raw.node`,
       `${L.UNIT_DIR}/${L.UNIT_NAME}`, L.EXAMPLE_CONFIG, '/usr/share/man/man8/tumblerd.8.gz', '/usr/share/man/man5/tumblerd.toml.5.gz',
-      `${L.docDir(L.SERVER_PACKAGE)}/copyright`, `${L.docDir(L.SERVER_PACKAGE)}/changelog.Debian.gz`, `${L.CONFIG_DIR}/`,
+      `${L.docDir(L.SERVER_PACKAGE)}/copyright`, `${L.docDir(L.SERVER_PACKAGE)}/changelog.gz`, `${L.CONFIG_DIR}/`,
     ]) assert.ok(has('server', p), `server: ${p}`);
     assert.ok(!has('server', L.CONFIG_FILE), 'the configuration is the admin\'s: never shipped');
     for (const p of [L.TUMBLER, L.HELPER, `${L.CLIENT_ROOT}/dist/client/cli.js`, `${L.CLIENT_ROOT}/node_modules/raw-socket/build/Release/raw.node`,
@@ -181,6 +181,16 @@ describe('the Debian packages', () => {
     }
     assert.deepEqual(readFileSync(join(root, L.EXAMPLE_CONFIG)), readFileSync(join(REPO, 'server/config/example.toml')));
     assert.deepEqual(readFileSync(join(root, L.UNIT_DIR, L.UNIT_NAME)), readFileSync(join(REPO, 'systemd/tumblerd.service')));
+  });
+
+  test('every ELF file is stripped of debugging information', () => {
+    const elves = [...contents.server, ...contents.client].map((e) => e.path).filter((p) => !p.endsWith('/') && readFileSync(join(root, p)).subarray(0, 4).toString('latin1') === '\x7fELF');
+    assert.ok(elves.length >= 6, elves.join(' '));
+    for (const f of elves) {
+      const sections = run('readelf', ['-S', '-W', join(root, f)]);
+      assert.equal(sections.status, 0, sections.stderr);
+      assert.doesNotMatch(sections.stdout, /\.debug_|\.comment/, f);
+    }
   });
 
   test('md5sums list every file with its digest', () => {

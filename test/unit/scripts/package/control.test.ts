@@ -40,6 +40,8 @@ test('a value that would break the control file is refused', () => {
   assert.throws(() => renderControl({ ...fields, Maintainer: 'M\nDepends: evil' }), { code: 'PACKAGE_CONTROL' });
   assert.throws(() => renderControl({ ...fields, Depends: [] }), { code: 'PACKAGE_CONTROL' });
   assert.throws(() => renderControl({ ...fields, Description: { summary: 'x', body: ['a\nb'] } }), { code: 'PACKAGE_CONTROL' });
+  assert.throws(() => renderControl({ ...fields, Description: { summary: 'x', body: ['y'.repeat(80)] } }), { code: 'PACKAGE_CONTROL' });
+  assert.doesNotThrow(() => renderControl({ ...fields, Description: { summary: 'x', body: ['y'.repeat(79)] } }));
 });
 
 test('Installed-Size and md5sums are computed from the tree, DEBIAN/ excluded', () => {
