@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'smol-toml';
+import { CLIENT, SERVER, type PackageSpec } from '../../scripts/package/build.js';
 import { debianVersion } from '../../scripts/package/control.js';
 import * as L from '../../scripts/package/layout.js';
 import { findMigrationsDir, listMigrations } from '../../server/store/migrate.js';
@@ -31,11 +32,13 @@ function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: N
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** Programs: the command wrappers, the scripts they run, the helper. Everything else is 0644 (files) or 0755 (dirs). */
-const EXECUTABLES = {
-  server: new Set([L.TUMBLERD, `${L.SERVER_ROOT}/dist/server/main.js`]),
-  client: new Set([L.TUMBLER, `${L.CLIENT_ROOT}/dist/client/cli.js`, L.HELPER]),
-};
+/** Programs: the command wrappers, the scripts they run, the listed programs. Everything else is 0644 (files) or 0755 (dirs). */
+const programs = (spec: PackageSpec): Set<string> => new Set([
+  ...Object.keys(spec.commands).map((c) => `${L.BIN_DIR}/${c}`),
+  ...Object.values(spec.commands).map((entry) => `${spec.root}/${entry}`),
+  ...spec.executables.map((x) => `${spec.root}/${x}`),
+]);
+const EXECUTABLES = { server: programs(SERVER), client: programs(CLIENT) };
 
 describe('the Debian packages', () => {
   let out = '';
@@ -138,6 +141,7 @@ describe('the Debian packages', () => {
       }
       assert.deepEqual(bad, [], side);
       for (const x of EXECUTABLES[side]) assert.ok(contents[side].some((e) => e.path === x), `${x} is packaged`);
+      assert.ok(EXECUTABLES.client.has(L.HELPER) && EXECUTABLES.server.has(L.TUMBLERD) && EXECUTABLES.client.has(L.TUMBLER));
     }
   });
 
