@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root (it installs packages and creates accounts)" >&2; exit 1; fi
 
 pkgs=(nftables iptables ipset libpcap-dev iproute2 openssh-server openssh-client tcpdump libcap2-bin
-      build-essential python3 procps util-linux faketime p0f)
+      build-essential python3 procps util-linux faketime p0f
+      # npm run package and its tests: dpkg-shlibdeps, groff (man pages), systemd-analyze verify
+      # (which runs man for the unit's Documentation= links)
+      dpkg-dev groff-base man-db systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
