@@ -142,8 +142,8 @@ export function sealAddressReport(key: Buffer, report: AddressReport, binding: R
   return sealPlaintext(key, encodeAddressReportPlaintext(report), binding, random);
 }
 
-/** Open a reply payload; exact length first, then GCM, then fields. Throws REPLY_* codes. */
-export function openReply(key: Buffer, payload: Buffer, binding: ReplyBinding): OpenedReply {
+/** Open an answer of either kind; exact length first, then GCM, then fields. Throws REPLY_* codes. */
+export function openAnswer(key: Buffer, payload: Buffer, binding: ReplyBinding): OpenedReply {
   if (payload.length !== REPLY_BYTES) throw new TumblerError('REPLY_SHAPE', 'wrong reply length');
   const nonce = payload.subarray(0, REPLY_NONCE_BYTES);
   let plain: Buffer;
@@ -153,4 +153,12 @@ export function openReply(key: Buffer, payload: Buffer, binding: ReplyBinding): 
     throw new TumblerError('REPLY_AUTH', 'reply failed authentication');
   }
   return decodeReplyPlaintext(plain);
+}
+
+/** Open a payload that must be a grant (the answer to a knock); an address report is REPLY_SHAPE. */
+export function openReply(key: Buffer, payload: Buffer, binding: ReplyBinding): Reply {
+  const r = openAnswer(key, payload, binding);
+  if (r.kind !== 'grant') throw shape('not a grant');
+  const { kind: _kind, ...grant } = r;
+  return grant;
 }

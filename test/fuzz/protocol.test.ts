@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { isTumblerError } from '../../shared/errors.js';
 import { decodeBundle, encodeBundle } from '../../shared/protocol/bundle.js';
 import { encodeKnock, encodeProbe, knockIsns, knockKeys, verifyKnock, type Knock } from '../../shared/protocol/knock.js';
-import { decodeReplyPlaintext, encodeAddressReportPlaintext, encodeReplyPlaintext, openReply, replyKey, sealAddressReport, sealReply } from '../../shared/protocol/reply.js';
+import { decodeReplyPlaintext, encodeAddressReportPlaintext, encodeReplyPlaintext, openAnswer, openReply, replyKey, sealAddressReport, sealReply } from '../../shared/protocol/reply.js';
 import { sequenceFromKey } from '../../shared/protocol/sequence.js';
 
 function prng(seed: number) {
@@ -47,7 +47,7 @@ test('reply decoders: random and mutated payloads give only REPLY_* errors', () 
   for (let i = 0; i < N; i++) {
     const input = i % 2 ? mutate(r, sealed) : r.bytes(r.int(100));
     expectTyped(() => openReply(key, input, binding), ['REPLY_']);
-    expectTyped(() => openReply(key, i % 2 ? mutate(r, report) : r.bytes(68), binding), ['REPLY_']);
+    expectTyped(() => openAnswer(key, i % 2 ? mutate(r, report) : r.bytes(68), binding), ['REPLY_']);
     const p = i % 4 === 1 ? mutate(r, plain) : i % 4 === 3 ? mutate(r, reportPlain) : r.bytes(40);
     expectTyped(() => decodeReplyPlaintext(p), ['REPLY_']);
   }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { encodeKnock, encodeProbe, isProbe, knockIsns, knockKeys, verifyKnock, type Knock } from '../../shared/protocol/knock.js';
-import { openReply, replyKey, sealAddressReport, sealReply } from '../../shared/protocol/reply.js';
+import { openAnswer, openReply, replyKey, sealAddressReport, sealReply } from '../../shared/protocol/reply.js';
 import { sequenceFromKey, sequenceKey } from '../../shared/protocol/sequence.js';
 import { independentKnockIsns, independentOpenReply } from './independent.js';
 
@@ -14,6 +14,7 @@ interface Vector {
   probe: { time: number; isns: string[]; report: { windowSec: number; serverTimeMs: number; nonce: string; payload: string } };
 }
 const vectors = JSON.parse(readFileSync(new URL('./protocol.json', import.meta.url), 'utf8')) as Vector[];
+const code = (fn: () => unknown): string => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'ACCEPTED'; };
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 const packetsOf = (ports: number[], isns: string[]): Knock => ports.map((p, i) => ({ dstPort: p, isn: parseInt(isns[i]!, 16) })) as unknown as Knock;
 
@@ -46,7 +47,6 @@ for (const v of vectors) {
     const sealed = sealReply(replyKey(key), { grantedPort: v.reply.grantedPort, expiresAt: v.reply.expiresAt, next, serverTimeMs: v.reply.serverTimeMs, observed: addr }, binding, () => Buffer.from(v.reply.nonce, 'hex'));
     assert.equal(sealed.toString('hex'), v.reply.payload);
     const r = openReply(replyKey(key), Buffer.from(v.reply.payload, 'hex'), binding);
-    assert.ok(r.kind === 'grant');
     assert.equal(r.grantedPort, v.reply.grantedPort);
     assert.equal(r.expiresAt, v.reply.expiresAt);
     assert.equal(sequenceKey(r.next).toString('hex'), v.reply.next);
@@ -76,7 +76,8 @@ for (const v of vectors) {
     const rep = v.probe.report;
     const sealed = sealAddressReport(replyKey(key), { windowSec: rep.windowSec, serverTimeMs: rep.serverTimeMs, observed: addr }, binding, () => Buffer.from(rep.nonce, 'hex'));
     assert.equal(sealed.toString('hex'), rep.payload);
-    const r = openReply(replyKey(key), Buffer.from(rep.payload, 'hex'), binding);
+    const r = openAnswer(replyKey(key), Buffer.from(rep.payload, 'hex'), binding);
+    assert.equal(code(() => openReply(replyKey(key), Buffer.from(rep.payload, 'hex'), binding)), 'REPLY_SHAPE');
     assert.deepEqual(r, { kind: 'address', windowSec: rep.windowSec, serverTimeMs: rep.serverTimeMs, observed: addr });
     const plain = independentOpenReply(key, Buffer.from(rep.payload, 'hex'), Buffer.from(v.sequenceKey, 'hex'), binding.isns);
     assert.equal(plain[0], 1); // version

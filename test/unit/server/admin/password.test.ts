@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD_CODES, obtainPassword, type PromptIo, type RawInput } from '../../../../server/admin/password.js';
@@ -77,7 +77,7 @@ test('by default (and with --generate) the password is generated: 120 bits, show
 test('password files: one line, trailing newline dropped; empty, multi-line, missing, oversize or group/world-readable refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tmb-admin-pw-'));
   try {
-    const f = (name: string, text: string | Buffer, mode = 0o600): string => { const p = join(dir, name); writeFileSync(p, text, { mode }); return p; };
+    const f = (name: string, text: string | Buffer, mode = 0o600): string => { const p = join(dir, name); writeFileSync(p, text); chmodSync(p, mode); return p; };
     const read = (p: string): Promise<string> => readPasswordFile(p, ADMIN_PASSWORD_CODES);
     assert.equal(await read(f('a', 'correct horse battery\n')), 'correct horse battery');
     assert.equal(await read(f('b', 'correct horse battery\r\n')), 'correct horse battery');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTumblerError } from '../../../../shared/errors.js';
-import { decodeReplyPlaintext, encodeAddressReportPlaintext, openReply, replyKey, sealAddressReport, sealReply, type AddressReport, type Reply } from '../../../../shared/protocol/reply.js';
+import { decodeReplyPlaintext, encodeAddressReportPlaintext, openAnswer, openReply, replyKey, sealAddressReport, sealReply, type AddressReport, type Reply } from '../../../../shared/protocol/reply.js';
 import { REPLY_BYTES } from '../../../../shared/protocol/constants.js';
 
 const key = replyKey(Buffer.alloc(16, 9));
@@ -18,7 +18,8 @@ function code(fn: () => unknown): string {
 
 test('seal/open round trip, 68 bytes', () => {
   assert.equal(sealed.length, REPLY_BYTES);
-  assert.deepEqual(openReply(key, sealed, binding), { kind: 'grant', ...reply });
+  assert.deepEqual(openReply(key, sealed, binding), reply);
+  assert.deepEqual(openAnswer(key, sealed, binding), { kind: 'grant', ...reply });
 });
 
 test('two seals of the same reply differ (fresh nonce): no constant bytes', () => {
@@ -50,11 +51,12 @@ const report: AddressReport = { windowSec: 30, serverTimeMs: 1_800_000_000_456, 
 test('address report: seal/open round trip, 68 bytes, and every byte altered is rejected', () => {
   const s = sealAddressReport(key, report, binding, random);
   assert.equal(s.length, REPLY_BYTES);
-  assert.deepEqual(openReply(key, s, binding), { kind: 'address', ...report });
+  assert.deepEqual(openAnswer(key, s, binding), { kind: 'address', ...report });
+  assert.equal(code(() => openReply(key, s, binding)), 'REPLY_SHAPE'); // a report is not a grant
   for (let i = 0; i < s.length; i++) {
     const t = Buffer.from(s);
     t[i]! ^= 0x10;
-    assert.equal(code(() => openReply(key, t, binding)), 'REPLY_AUTH', `byte ${i}`);
+    assert.equal(code(() => openAnswer(key, t, binding)), 'REPLY_AUTH', `byte ${i}`);
   }
 });
 
