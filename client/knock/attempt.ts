@@ -99,10 +99,10 @@ export async function attempt(i: AttemptInput): Promise<AttemptResult> {
   if (!p) return { outcome: { kind: 'silent' } };
   const seen = addressText(p.reply.observed);
   const learned = learnedFrom(p.reply.observed);
-  clock.learnWindow(p.reply.windowSec);
 
   // 3. The clock: the stored offset still fits, or the local clock was set right since, or it is off.
   const measuredMs = Math.round(p.reply.serverTimeMs - p.atMs);
+  clock.calibrate(measuredMs, p.reply.windowSec);
   const verdict = clockVerdict(measuredMs, storedMs, p.reply.windowSec);
   if (verdict.kind === 'off') return { outcome: { kind: 'clock', offsetMs: measuredMs }, learned };
   if (verdict.kind === 'reset') {

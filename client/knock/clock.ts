@@ -34,14 +34,21 @@ interface Sent {
  */
 export class KnockClock {
   private windowSec: number | null = null;
+  /** The offset a probe's answer measured: the truth about the local clock, even when it is off. */
+  private measuredMs: number | null = null;
   private readonly sent: Sent[] = [];
 
   /** `offsetMs`: server − local, used for new seconds (a probe's answer may reset it); `initial`: the floors kept from earlier runs. */
   constructor(private readonly now: () => number, public offsetMs: number,
     private readonly initial: { readonly knock?: number; readonly probe?: number } = {}) {}
 
-  /** The server's knock window, from a probe's answer (until then the largest a server may have). */
-  learnWindow(windowSec: number): void {
+  /**
+   * What a probe's answer showed: the server's clock (measured offset) and knock window. From then
+   * on, which earlier seconds the server may have recorded is judged with that clock (until then
+   * with the offset in use, and the largest window a server may have).
+   */
+  calibrate(measuredMs: number, windowSec: number): void {
+    this.measuredMs = measuredMs;
     this.windowSec = windowSec;
   }
 
@@ -53,10 +60,11 @@ export class KnockClock {
   /** The highest second of `kind` the server may have recorded on this sequence (-1: none). */
   floor(kind: SendKind): number {
     const slackMs = (this.windowOf(kind) + 1) * 1000;
+    const serverOffset = this.measuredMs ?? this.offsetMs;
     const init = this.initial[kind];
-    let f = init !== undefined && init * 1000 <= this.now() + this.offsetMs + slackMs ? init : -1;
+    let f = init !== undefined && init * 1000 <= this.now() + serverOffset + slackMs ? init : -1;
     for (const s of this.sent) {
-      if (s.kind === kind && Math.abs(s.sec * 1000 - (s.localMs + this.offsetMs)) <= slackMs) f = Math.max(f, s.sec);
+      if (s.kind === kind && Math.abs(s.sec * 1000 - (s.localMs + serverOffset)) <= slackMs) f = Math.max(f, s.sec);
     }
     return f;
   }

@@ -17,6 +17,7 @@ import { LIMITS } from './limits.js';
 import { PacketFilter } from './packet-filter.js';
 import { WindowLimiter } from '../window-limiter.js';
 import { ProbeResponder } from './probe.js';
+import { inSequence, settles } from './settle.js';
 import type { ReplyTarget } from './reply-sender.js';
 import { Verifier, type Decision } from './verifier.js';
 
@@ -114,8 +115,11 @@ export class KnockService {
         continue;
       }
       const decision = this.verifier.decide(t, keyBytes, source, this.d.now());
+      // A knock decided after its MAC settles the sequence's pending packets from this source (settle.ts).
+      if (settles(decision)) this.assembler.consumeWhere(p.src, inSequence(keyBytes));
       if (decision.kind === 'reject') {
         this.onRejected(decision, source.address);
+        if (settles(decision)) return;
         continue;
       }
       this.assembler.consume(p.src, t);

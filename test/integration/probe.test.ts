@@ -170,3 +170,28 @@ test('lost reply: a probe on the consumed sequence is answered while its success
   await feed(frames(probeOf(seqA, Math.floor(now / 1000)), NAT));
   assert.equal(sent.length, before);
 });
+
+test('leftovers of a client\'s earlier tries are settled: a stale knock, then a probe and the right knock within 3 s spend no MAC failure', async () => {
+  const sec = Math.floor(now / 1000);
+  await feed(frames(knockOf(seqA, NAT, sec - 300), NAT, [45001, 45002, 45003])); // the clock was off: authentic, stale
+  assert.equal(service.counters['reject.KNOCK_STALE'], 1);
+  await feed(frames(probeOf(seqA, sec), NAT, [45004, 45005, 45006]));
+  assert.equal(sent.length, 1);
+  await feed(frames(knockOf(seqA, NAT, sec), NAT, [45007, 45008, 45009]));
+  assert.equal(opened.length, 1);
+  assert.equal(service.counters['reject.KNOCK_MAC'] ?? 0, 0);
+});
+
+test('a knock bound to an old NAT address (MAC fails) is settled by the probe that follows: the next knock spends no MAC failure', async () => {
+  const sec = Math.floor(now / 1000);
+  await feed(frames(knockOf(seqA, OTHER, sec), NAT, [46001, 46002, 46003]));
+  const afterKnock = service.counters['reject.KNOCK_MAC'] ?? 0;
+  assert.equal(afterKnock, 1);
+  await feed(frames(probeOf(seqA, sec), NAT, [46004, 46005, 46006]));
+  assert.equal(sent.length, 1);
+  const afterProbe = service.counters['reject.KNOCK_MAC'] ?? 0;
+  await feed(frames(knockOf(seqA, NAT, sec + 1), NAT, [46007, 46008, 46009]));
+  assert.equal(opened.length, 1);
+  assert.equal(service.counters['reject.KNOCK_MAC'] ?? 0, afterProbe, 'no mixed combination with the old knock\'s packets');
+  assert.ok(afterProbe - afterKnock <= 3, 'the probe itself meets the old packets at most 3 times');
+});

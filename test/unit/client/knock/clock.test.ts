@@ -23,16 +23,26 @@ test('once the server\'s clock and window are known, seconds it cannot have acce
   const c = new KnockClock(() => now, 300_000, { knock: S0 + 400 }); // a stale offset: five minutes too far ahead
   assert.equal(c.next('knock'), S0 + 401);
   now += 500;
-  c.learnWindow(30);
-  c.offsetMs = 0; // a probe's answer showed the local clock is right
+  c.calibrate(0, 30); // a probe's answer showed the local clock is right
+  c.offsetMs = 0;
   assert.equal(c.floor('knock'), -1);
   assert.equal(c.next('knock'), S0);
   // A probe sent with the stale offset stays in its floor: within the probe window, the server may have recorded it.
   const p = new KnockClock(() => now, 300_000);
   const first = p.next('probe');
-  p.learnWindow(30);
+  p.calibrate(0, 30);
   p.offsetMs = 0;
   assert.equal(p.next('probe'), first + 1);
+});
+
+test('a local clock that is off (faked two minutes ahead): once measured, its knocks leave no floor for the next run', () => {
+  const ahead = 120_000;
+  const c = new KnockClock(() => T0 + ahead, 0); // the stored offset (0) no longer holds
+  c.next('knock');
+  c.next('probe');
+  c.calibrate(-ahead, 30); // the probe's answer: the server is two minutes behind this clock
+  assert.equal(c.floor('knock'), -1);
+  assert.equal(c.floor('probe'), S0 + 120); // within the probe window: the server may have recorded it
 });
 
 test('clock verdicts: keep the stored offset, reset it to the measured one, or the clock is off', () => {

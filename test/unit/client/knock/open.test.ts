@@ -252,6 +252,17 @@ describe('open flow: one cause per failure', () => {
     }
   });
 
+  test('after a clock error, the same profile works as soon as the clock is right again', async () => {
+    const { server, open, clock } = await rig(profile({ observed: seen4(LOCAL) }));
+    clock.ms += 120_000; // the local clock jumps two minutes ahead; the server's stays
+    server.skewMs = -120_000;
+    await rejects(open(), 'CLOCK_AHEAD');
+    clock.ms -= 118_000; // set right again, two seconds later
+    server.skewMs = 0;
+    const r = await open();
+    assert.equal(r.port, server.accepted[0]!.port);
+  });
+
   test('a clock offset skewed for good is corrected by the stored offset: one knock', async () => {
     const { server, open } = await rig(profile({ observed: seen4(LOCAL), clockOffsetMs: 600_000 }));
     server.skewMs = 600_000;
