@@ -30,6 +30,7 @@ export interface PasswordSource {
 
 /** The password from the configured source. */
 export async function obtainPassword(src: PasswordSource): Promise<string> {
+  if (src.file === '-' && src.ttyOnly) throw new TumblerError('BAD_ARGUMENT', 'proxy\'s standard input carries the session: use a password file, not "-"');
   if (src.file !== undefined) return readPasswordFile(src.file, CLIENT_PASSWORD_CODES);
   const ask = { prompt: src.prompt ?? 'Password: ', confirm: src.confirm ?? false, repeatPrompt: 'Repeat the password: ' };
   if (src.ttyOnly) {
