@@ -44,7 +44,7 @@ ${EXIT_CODES_HELP}`);
 
   withCodes(program.command('enroll')
     .description('enroll this device from the enrollment bundle your admin gave you')
-    .argument('<bundle>', 'the bundle text (tumbler1.…), a file holding it, or - for stdin')
+    .argument('<bundle>', 'the bundle text (tumbler2.…), a file holding it, or - for stdin')
     .option('--name <profile>', 'profile name (default: <user>-<server>, e.g. alice-192.0.2.1)')
     .option('--password-file <file>', 'read the password from this file (one line, mode 0600) instead of asking')
     .option('--no-store-key', 'keep the derived key off disk: every open asks for the password')
