@@ -8,9 +8,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TumblerError } from '../shared/errors.js';
+import { VERSION } from '../shared/version.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './commands/exit-codes.js';
-
-const VERSION = '0.1.0';
 
 function integerIn(min: number, max: number, what: string): (v: string) => number {
   return (v) => {
@@ -37,23 +36,26 @@ Examples:
 ${EXIT_CODES_HELP}`);
 
   const withCodes = (c: Command, extra = ''): Command => c.addHelpText('after', `${extra}${EXIT_CODES_HELP}`);
-  const timeoutOpt = (): Option => new Option('--timeout <ms>', 'first wait for the reply in ms (the 2nd and 3rd sends wait 1.5x and 2x)')
+  const timeoutOpt = (): Option => new Option('--timeout <ms>', 'first wait for an answer in ms (later sends wait 1.5x and 2x)')
     .argParser(integerIn(100, 10000, '--timeout'));
-  const publicOpt = (): Option => new Option('--public-address <addr>', 'bind the knock to this address (your public address behind NAT)');
-  const passwordOpt = (): Option => new Option('--password-file <file>', 'read the password from the first line of this file (profiles enrolled with --no-store-key)');
+  const publicOpt = (): Option => new Option('--public-address <addr>', 'bind the knock to this address (normally found by itself, also behind NAT)');
+  const gatewayOpt = (): Option => new Option('--gateway <addr>', 'knock only this gateway address of the profile (default: the one that answered last, then the others)');
+  const passwordOpt = (): Option => new Option('--password-file <file>', 'read the password from this file, one line, mode 0600 (profiles enrolled with --no-store-key)');
 
   withCodes(program.command('enroll')
     .description('enroll this device from the enrollment bundle your admin gave you')
-    .argument('<bundle>', 'the bundle text (tumbler1.…), a file holding it, or - for stdin')
+    .argument('<bundle>', 'the bundle text (tumbler2.…), a file holding it, or - for stdin')
     .option('--name <profile>', 'profile name (default: <user>-<server>, e.g. alice-192.0.2.1)')
-    .option('--password-file <file>', 'read the password from the first line of this file instead of asking')
+    .option('--password-file <file>', 'read the password from this file (one line, mode 0600) instead of asking')
     .option('--no-store-key', 'keep the derived key off disk: every open asks for the password')
     .option('--force', 'replace an existing profile of the same name (re-enrollment)')
     .action(async (bundle: string, o: { name?: string; passwordFile?: string; storeKey: boolean; force?: boolean }) => {
       await (await import('./commands/enroll.js')).run(bundle, o);
     }), `
-The password is asked twice with echo off on a terminal, or read as one line from stdin otherwise.
-The profile is written mode 0600 under $XDG_CONFIG_HOME/tumbler/profiles (~/.config/tumbler/profiles).
+The password is asked twice with echo off on a terminal, or read as one line from stdin otherwise
+(a --password-file must be mode 0600). It is checked against the bundle: a mistyped password stops
+here (exit 8). The profile is written mode 0600 under $XDG_CONFIG_HOME/tumbler/profiles
+(~/.config/tumbler/profiles).
 `);
 
   withCodes(program.command('open')
@@ -62,13 +64,17 @@ The profile is written mode 0600 under $XDG_CONFIG_HOME/tumbler/profiles (~/.con
     .option('--service <name>', "service to open (default: the profile's only service, else ssh)")
     .option('--json', 'print {profile, service, server, port, expiresAt, observedAddress} as JSON')
     .addOption(timeoutOpt())
+    .addOption(gatewayOpt())
     .addOption(publicOpt())
     .addOption(passwordOpt())
-    .option('-v, --verbose', 'say on stderr which bound address each knock uses')
+    .option('-v, --verbose', 'say on stderr which gateway each knock goes to and which address it names')
     .action(async (profile: string, o: Record<string, unknown>) => {
       await (await import('./commands/open.js')).run(profile, o);
     }), `
 Output: "ssh granted on 192.0.2.1 port 51234 until 12:34:56 (30 s)"; connect to that port before then.
+The gateways are tried in turn (the one that answered last first; IPv6 or IPv4 as this host prefers,
+then the other). Behind NAT the knock finds this host's public address by itself (a probe knock the
+server answers with the address it sees), also after that address changed.
 Root (or CAP_NET_RAW) sends the knock itself; otherwise through the helper (sudo tumbler install-helper;
 TUMBLER_HELPER=path overrides where it is looked for, TUMBLER_TRANSPORT=raw|helper forces one way).
 `);
@@ -78,13 +84,14 @@ TUMBLER_HELPER=path overrides where it is looked for, TUMBLER_TRANSPORT=raw|help
     .argument('<profile>', 'profile name')
     .argument('<service>', 'service to open, e.g. ssh')
     .addOption(timeoutOpt())
+    .addOption(gatewayOpt())
     .addOption(publicOpt())
     .addOption(passwordOpt())
     .option('-v, --verbose', 'report the grant on stderr')
     .action(async (profile: string, service: string, o: Record<string, unknown>) => {
       await (await import('./commands/proxy.js')).run(profile, service, o);
     }), `
-In ~/.ssh/config:
+In ~/.ssh/config (one Host for a dual-stack or multi-gateway server: the profile knows its addresses):
   Host work
     ProxyCommand tumbler proxy work ssh
 then plain "ssh work" knocks and logs in. Messages go to stderr only; a password (key kept off

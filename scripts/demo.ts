@@ -5,8 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ATTACKER_ADDR, CLIENT_ADDR, REPO, SERVER_ADDR, World } from '../test/e2e/world.js';
+import { heading } from './narrate.js';
 
-const say = (s: string) => process.stdout.write(`\n\x1b[1m▶ ${s}\x1b[0m\n`);
+const say = (s: string) => process.stdout.write(heading(s));
 const show = (label: string, v: string) => process.stdout.write(`  ${label}: ${v}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

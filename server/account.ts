@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { TumblerError } from '../shared/errors.js';
+import { ACCOUNT_NAME } from './config/limits.js';
 
 export interface AccountInfo {
   readonly name: string;
@@ -13,7 +14,7 @@ export interface AccountInfo {
 
 /** The account, or null when it does not exist (or the name is not a valid user name). */
 export function findAccount(name: string): AccountInfo | null {
-  if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(name)) return null;
+  if (!ACCOUNT_NAME.test(name)) return null;
   const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
   if (r.status !== 0) return null;
   const f = r.stdout.trim().split(':');

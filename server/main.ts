@@ -2,18 +2,20 @@
 /**
  * tumblerd: the Tumbler server. `run` starts the daemon (privileged monitor + unprivileged worker);
  * the other commands administer users, devices, grants and the audit log.
- * Exit codes: 0 ok, 1 runtime error, 2 bad config or usage, 3 not found / already exists.
+ * Exit codes: server/admin/exit.ts (0 ok, 1 runtime error, 2 bad config or usage, 3 not found / already exists).
  */
 import { Command } from 'commander';
-import { fail, usageErrors } from './admin/exit.js';
+import { VERSION } from '../shared/version.js';
+import { EXIT_CODES_HELP, fail, usageErrors } from './admin/exit.js';
 
 export const DEFAULT_CONFIG = '/etc/tumbler/tumblerd.toml';
 
 const program = usageErrors(new Command('tumblerd'))
   .description('Tumbler port-knocking server: hidden services opened by one-time knocks')
+  .version(VERSION, '-V, --version')
   .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
   .showHelpAfterError()
-  .addHelpText('after', '\nExit codes: 0 ok, 1 runtime error, 2 bad config/usage/database path, 3 not found or already exists.\nConfig reference: server/config/example.toml; protocol: docs/protocol.md.');
+  .addHelpText('after', `\n${EXIT_CODES_HELP}\nConfig reference: server/config/example.toml; protocol: docs/protocol.md.`);
 
 program.command('run')
   .description('start the daemon: privileged firewall monitor + unprivileged packet worker (as root)')

@@ -26,14 +26,7 @@ export function dateTime(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clockTime(ms)}`;
 }
 
-/** "42 s", "5 min", "3 h", "2 d". */
-export function duration(ms: number): string {
-  const s = Math.round(Math.abs(ms) / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172800) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86400)} d`;
-}
+export { duration } from '../knock/clock.js';
 
 /**
  * A grant's expiry (server-clock Unix seconds) in local terms: the local instant it ends and the

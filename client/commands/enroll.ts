@@ -1,22 +1,26 @@
 /**
  * `tumbler enroll <BUNDLE|FILE>`: decode the admin's enrollment bundle, get the password (file,
- * hidden prompt, or a stdin line), derive the device key with the bundle's scrypt parameters, and
- * save a new profile (mode 0600) holding the bundle's first sequence. With --no-store-key the key is
- * not written: each `open` asks for the password again.
+ * hidden prompt, or a stdin line), derive the device key with the bundle's scrypt parameters,
+ * check it against the bundle's keyed check (a mistyped password, or a bundle that is not the one
+ * the admin made, stops here: PASSWORD_WRONG), and save a new profile (mode 0600) holding the
+ * gateways and the first sequence. With --no-store-key the key is not written: each `open` asks
+ * for the password again (checked at once against the profile's key check).
  */
 import { promises as fsp } from 'node:fs';
 import { TumblerError } from '../../shared/errors.js';
-import { decodeBundle, type Bundle } from '../../shared/protocol/bundle.js';
+import { bundleCheckMatches, decodeBundle, type Bundle } from '../../shared/protocol/bundle.js';
+import { keyCheck } from '../../shared/protocol/check.js';
+import { MAX_BUNDLE_CHARS } from '../../shared/protocol/constants.js';
 import { deriveDeviceKey } from '../../shared/protocol/kdf.js';
 import { withProfileLock } from '../state/lock.js';
 import { ensurePrivateDir } from '../state/paths.js';
 import { loadProfile, saveProfile } from '../state/profile.js';
 import { PROFILE_NAME_RE, type Profile } from '../state/schema.js';
-import { isIP } from 'node:net';
 import { duration, profileDir } from './context.js';
 import { obtainPassword } from './password.js';
 
-const MAX_BUNDLE_BYTES = 8192;
+/** A bundle file may hold the bundle with line breaks and a little text around: twice the bundle's bound. */
+const MAX_BUNDLE_BYTES = 2 * MAX_BUNDLE_CHARS;
 const CLOCK_WARN_MS = 60_000;
 
 export interface EnrollOptions {
@@ -64,22 +68,22 @@ export async function bundleText(arg: string): Promise<string> {
   }
 }
 
-/** `<user>@<server>` made into a profile name ("alice-192.0.2.1"), else the device name. */
-export function defaultProfileName(b: Pick<Bundle, 'user' | 'server' | 'device'>): string {
-  const s = `${b.user}@${b.server}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-.]+/, '').slice(0, 64);
+/** `<user>@<first gateway address>` made into a profile name ("alice-192.0.2.1"), else the device name. */
+export function defaultProfileName(b: Pick<Bundle, 'user' | 'gateways' | 'device'>): string {
+  const s = `${b.user}@${b.gateways[0]![0]!}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-.]+/, '').slice(0, 64);
   return PROFILE_NAME_RE.test(s) ? s : b.device;
 }
 
 export interface Enrolled {
   readonly profile: string;
-  readonly server: string;
+  readonly gateways: readonly (readonly string[])[];
   readonly user: string;
   readonly device: string;
   readonly services: string[];
   readonly keyStored: boolean;
 }
 
-/** Enrolls from decoded-or-raw bundle text. Throws BUNDLE_*, PROFILE_EXISTS, KDF_* etc. */
+/** Enrolls from bundle text. Throws BUNDLE_*, PROFILE_EXISTS, PASSWORD_WRONG, KDF_* etc. */
 export async function enroll(text: string, o: EnrollOptions, deps: EnrollDeps): Promise<Enrolled> {
   const b = decodeBundle(text); // before the password: a bad bundle fails at once
   const name = o.name ?? defaultProfileName(b);
@@ -100,14 +104,19 @@ export async function enroll(text: string, o: EnrollOptions, deps: EnrollDeps): 
   }
   const password = await deps.password();
   const key = await deriveDeviceKey(password, b.kdf);
-  const family = isIP(b.server) as 4 | 6;
+  if (!bundleCheckMatches(key, b)) {
+    key.fill(0);
+    throw new TumblerError('PASSWORD_WRONG', 'the password does not match this enrollment bundle: run the command again and type it ' +
+      'exactly as your admin gave it (if it still fails, this bundle is not the one your admin made: ask for a new one)');
+  }
   const profile: Profile = {
-    v: 1,
+    v: 2,
     name,
-    server: { address: b.server, family },
-    deviceId: 0, // bundles name the device; the numeric id stays on the server
     user: b.user,
+    device: b.device,
+    gateways: b.gateways.map((g) => [...g]),
     ...(o.storeKey ? { key: key.toString('base64') } : {}),
+    keyCheck: keyCheck(key),
     kdf: { salt: b.kdf.salt.toString('base64'), N: b.kdf.N, r: b.kdf.r, p: b.kdf.p },
     sequence: { ports: [...b.sequence.ports], tags: [...b.sequence.tags] },
     services: { ...b.services },
@@ -120,7 +129,7 @@ export async function enroll(text: string, o: EnrollOptions, deps: EnrollDeps): 
     if (!o.force && await exists()) throw new TumblerError('PROFILE_EXISTS', `profile "${name}" exists; use --force to replace it`);
     await saveProfile(deps.dir, profile, { now: deps.now });
   });
-  return { profile: name, server: b.server, user: b.user, device: b.device, services: Object.keys(b.services).sort(), keyStored: o.storeKey };
+  return { profile: name, gateways: b.gateways, user: b.user, device: b.device, services: Object.keys(b.services).sort(), keyStored: o.storeKey };
 }
 
 /** CLI entry. */
@@ -136,6 +145,7 @@ export async function run(bundleArg: string, o: EnrollOptions): Promise<void> {
     warn: (l) => process.stderr.write(`tumbler: ${l}\n`),
   });
   const keyNote = r.keyStored ? 'key stored in the profile (mode 0600)' : 'key kept off disk (asked for on each open)';
-  process.stdout.write(`enrolled profile "${r.profile}": ${r.user} (device ${r.device}) on ${r.server}, services ${r.services.join(', ')}; ${keyNote}\n` +
+  const where = r.gateways.flat().join(', ');
+  process.stdout.write(`enrolled profile "${r.profile}": ${r.user} (device ${r.device}) on ${where}, services ${r.services.join(', ')}; ${keyNote}\n` +
     `open a service with: tumbler open ${r.profile}${r.services.length > 1 && !r.services.includes('ssh') ? ' --service NAME' : ''}\n`);
 }

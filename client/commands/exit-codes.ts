@@ -1,64 +1,76 @@
 /**
- * The `tumbler` exit codes, one table: error code → exit status, and the text every `--help` shows.
- * Kept free of imports so the CLI can load it for `--help` at no cost.
+ * The `tumbler` exit codes, one table (shared/exit-table.ts): error code → exit status, and the
+ * text every `--help` shows. One status per cause a user can act on: the message says the action.
+ * Kept free of heavy imports so the CLI can load it for `--help` at no cost.
  */
-export const EXIT = {
-  OK: 0,
-  OTHER: 1,
-  USAGE: 2,
-  PROFILE: 3,
-  HELPER: 4,
-  NO_REPLY: 5,
-  CLOCK: 6,
-  PROXY_CONNECT: 7,
-} as const;
+import { exitTable } from '../../shared/exit-table.js';
 
-const BY_CODE: Readonly<Record<string, number>> = {
-  USAGE: EXIT.USAGE,
-  BAD_ARGUMENT: EXIT.USAGE,
-  BAD_ADDRESS: EXIT.USAGE,
-  SERVICE_UNKNOWN: EXIT.USAGE,
-  SERVICE_REQUIRED: EXIT.USAGE,
-  PROFILE_NAME_INVALID: EXIT.USAGE,
-  PROFILE_EXISTS: EXIT.USAGE,
-  KDF_WEAK_PASSWORD: EXIT.USAGE,
-  PASSWORD_FILE: EXIT.USAGE,
-  PASSWORD_EMPTY: EXIT.USAGE,
-  PASSWORD_MISMATCH: EXIT.USAGE,
-  PASSWORD_UNAVAILABLE: EXIT.USAGE,
+const table = exitTable({
+  statuses: {
+    OK: { code: 0, meaning: 'success' },
+    OTHER: { code: 1, meaning: 'any other error' },
+    USAGE: { code: 2, meaning: 'usage error or bad argument (unknown option, service, profile or gateway; weak password; password file readable by others)' },
+    PROFILE: { code: 3, meaning: 'profile missing, corrupt, of another version, not yours or already there; bad enrollment bundle' },
+    HELPER: { code: 4, meaning: 'raw-socket helper missing or not privileged (fix: sudo tumbler install-helper)' },
+    SILENT: { code: 5, meaning: 'no answer from any gateway: the server is down or the network path drops the knock' },
+    CLOCK: { code: 6, meaning: 'the local clock is too far ahead of or behind the server\'s (set it right, e.g. NTP)' },
+    PROXY_CONNECT: { code: 7, meaning: 'proxy: the connection to the granted port failed' },
+    PASSWORD: { code: 8, meaning: 'wrong password: it does not match this enrollment (type it again)' },
+    ADDRESS: { code: 9, meaning: 'the server sees this host at another address than the knock named (--public-address; a NAT with several public addresses)' },
+    REFUSED: { code: 10, meaning: 'the server answers but refused the knock (service not allowed for you, or not over this address family)' },
+  },
+  byError: {
+    USAGE: 'USAGE',
+    BAD_ARGUMENT: 'USAGE',
+    BAD_ADDRESS: 'USAGE',
+    SERVICE_UNKNOWN: 'USAGE',
+    SERVICE_REQUIRED: 'USAGE',
+    GATEWAY_UNKNOWN: 'USAGE',
+    PROFILE_NAME_INVALID: 'USAGE',
+    KDF_WEAK_PASSWORD: 'USAGE',
+    PASSWORD_FILE: 'USAGE',
+    PASSWORD_FILE_MODE: 'USAGE',
+    PASSWORD_EMPTY: 'USAGE',
+    PASSWORD_MISMATCH: 'USAGE',
+    PASSWORD_UNAVAILABLE: 'USAGE',
+    INTERRUPTED: 'USAGE',
 
-  PROFILE_NOT_FOUND: EXIT.PROFILE,
-  PROFILE_CORRUPT: EXIT.PROFILE,
-  PROFILE_VERSION: EXIT.PROFILE,
-  PROFILE_PERMISSIONS: EXIT.PROFILE,
-  BUNDLE_INVALID: EXIT.PROFILE,
-  BUNDLE_VERSION: EXIT.PROFILE,
-  BUNDLE_CHECKSUM: EXIT.PROFILE,
-  BUNDLE_UNREADABLE: EXIT.PROFILE,
-  KDF_BAD_PARAMS: EXIT.PROFILE,
+    PROFILE_NOT_FOUND: 'PROFILE',
+    PROFILE_CORRUPT: 'PROFILE',
+    PROFILE_VERSION: 'PROFILE',
+    PROFILE_PERMISSIONS: 'PROFILE',
+    PROFILE_EXISTS: 'PROFILE',
+    PROFILE_CHANGED: 'PROFILE',
+    PROFILE_LOCKED: 'PROFILE',
+    BUNDLE_INVALID: 'PROFILE',
+    BUNDLE_VERSION: 'PROFILE',
+    BUNDLE_CHECKSUM: 'PROFILE',
+    BUNDLE_UNREADABLE: 'PROFILE',
+    KDF_BAD_PARAMS: 'PROFILE',
 
-  HELPER_MISSING: EXIT.HELPER,
-  HELPER_NOT_PRIVILEGED: EXIT.HELPER,
-  HELPER_PRIV_DROP: EXIT.HELPER,
-  INSTALL_NOT_ROOT: EXIT.HELPER,
+    INSTALL_NOT_ROOT: 'HELPER',
 
-  OPEN_NO_REPLY: EXIT.NO_REPLY,
-  CLOCK_SKEW: EXIT.CLOCK,
-  PROXY_CONNECT: EXIT.PROXY_CONNECT,
-};
+    SERVER_SILENT: 'SILENT',
+    NO_ROUTE: 'SILENT',
+    CLOCK_AHEAD: 'CLOCK',
+    CLOCK_BEHIND: 'CLOCK',
+    CLOCK_SKEW: 'CLOCK',
+    PROXY_CONNECT: 'PROXY_CONNECT',
+    PASSWORD_WRONG: 'PASSWORD',
+    ADDRESS_MISMATCH: 'ADDRESS',
+    ADDRESS_UNSTABLE: 'ADDRESS',
+    KNOCK_REFUSED: 'REFUSED',
+  },
+  byPrefix: [['HELPER_', 'HELPER']],
+  fallback: 'OTHER',
+});
+
+export const EXIT = table.status;
 
 export function exitCodeFor(code: string): number {
-  return BY_CODE[code] ?? EXIT.OTHER;
+  return table.statusFor(code);
 }
 
 export const EXIT_CODES_HELP = `
-Exit codes:
-  0  success
-  1  any other error
-  2  usage error or bad argument (unknown option, service or profile name, weak password)
-  3  profile missing, corrupt, of another version or with unsafe permissions; bad enrollment bundle
-  4  raw-socket helper missing or not privileged (fix: sudo tumbler install-helper)
-  5  no reply to the knock (lost packets, server down, sequence out of step, ISN-rewriting middlebox, clock)
-  6  the local clock looks far off (set it right, then retry)
-  7  proxy: the connection to the granted port failed
+${table.help}
 Errors are one line on stderr: "tumbler: <message> (<CODE>)".`;

@@ -15,6 +15,7 @@ export interface OpenCliOptions {
   readonly json?: boolean;
   readonly timeout?: number;
   readonly publicAddress?: string;
+  readonly gateway?: string;
   readonly passwordFile?: string;
   readonly verbose?: boolean;
 }
@@ -43,7 +44,7 @@ export function grantJson(r: OpenResult): Record<string, unknown> {
 
 export async function run(profile: string, o: OpenCliOptions): Promise<void> {
   const r = await openService(
-    { dir: profileDir(), profile, service: o.service, timeoutMs: o.timeout, publicAddress: o.publicAddress },
+    { dir: profileDir(), profile, service: o.service, timeoutMs: o.timeout, publicAddress: o.publicAddress, gateway: o.gateway },
     realDeps({ passwordFile: o.passwordFile, verbose: o.verbose }),
   );
   if (o.json) printJson(grantJson(r));

@@ -9,7 +9,7 @@ import { statusView, type StatusView } from './status.js';
 
 interface ListEntry {
   profile: string;
-  server?: string;
+  gateways?: string[][];
   user?: string;
   services?: string[];
   lastGrant?: StatusView['lastGrant'];
@@ -23,7 +23,7 @@ export async function runProfiles(o: { json?: boolean }): Promise<void> {
   for (const name of await listProfiles(dir)) {
     try {
       const v = statusView(await loadProfile(dir, name), now);
-      out.push({ profile: name, server: v.server, user: v.user, services: Object.keys(v.services).sort(), lastGrant: v.lastGrant });
+      out.push({ profile: name, gateways: v.gateways, user: v.user, services: Object.keys(v.services).sort(), lastGrant: v.lastGrant });
     } catch (e) {
       out.push({ profile: name, error: isTumblerError(e) ? e.code : 'UNREADABLE' });
     }
@@ -35,6 +35,9 @@ export async function runProfiles(o: { json?: boolean }): Promise<void> {
   }
   for (const e of out) {
     if (e.error) process.stdout.write(`${e.profile}  (unusable: ${e.error}; see tumbler status ${e.profile})\n`);
-    else process.stdout.write(`${e.profile}  ${e.user}@${e.server}  ${e.services!.join(',')}${e.lastGrant?.active ? `  open: ${e.lastGrant.service} port ${e.lastGrant.port}` : ''}\n`);
+    else {
+      const more = e.gateways!.flat().length > 1 ? ` (+${e.gateways!.flat().length - 1})` : '';
+      process.stdout.write(`${e.profile}  ${e.user}@${e.gateways![0]![0]}${more}  ${e.services!.join(',')}${e.lastGrant?.active ? `  open: ${e.lastGrant.service} on ${e.lastGrant.server} port ${e.lastGrant.port}` : ''}\n`);
+    }
   }
 }

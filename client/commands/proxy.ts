@@ -16,6 +16,7 @@ const LINGER_MS = 5_000;
 export interface ProxyOptions {
   readonly timeout?: number;
   readonly publicAddress?: string;
+  readonly gateway?: string;
   readonly passwordFile?: string;
   readonly verbose?: boolean;
 }
@@ -58,7 +59,7 @@ export function splice(host: string, port: number, input: NodeJS.ReadableStream,
 
 export async function run(profile: string, service: string, o: ProxyOptions): Promise<void> {
   const r = await openService(
-    { dir: profileDir(), profile, service, timeoutMs: o.timeout, publicAddress: o.publicAddress },
+    { dir: profileDir(), profile, service, timeoutMs: o.timeout, publicAddress: o.publicAddress, gateway: o.gateway },
     realDeps({ passwordFile: o.passwordFile, ttyOnly: true, verbose: o.verbose }),
   );
   if (o.verbose) process.stderr.write(`tumbler: ${grantLine(r, Date.now())}\n`);

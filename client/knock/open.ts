@@ -1,35 +1,35 @@
 /**
- * The open flow (`tumbler open`, `tumbler proxy`): knock with the profile's one-time sequence, read
- * the sealed reply, store the next sequence, then report the grant. Time, randomness, the packet
- * transport, the local address and the password are injected, so the whole flow runs in tests
- * against an in-process server.
+ * The open flow (`tumbler open`, `tumbler proxy`): knock with the profile's one-time sequence on
+ * its gateways until one grants, store the next sequence, then report the grant. Time,
+ * randomness, the packet transport, the local address, the host's preferred family and the
+ * password are injected, so the whole flow runs in tests against an in-process server.
  *
- * Order (docs/protocol.md §8–§10): under the profile lock, for each bound-address candidate build
- * one knock and send the same three packets up to three times (waits ×1, ×1.5, ×2 of the timeout;
- * an identical retransmit makes the server re-send its stored reply); a payload that does not open
- * is ignored. The first reply that opens is stored atomically (next sequence, clock offset, observed
- * address, grant) BEFORE anything is reported. On failure the profile is left exactly as it was.
+ * Order (docs/protocol.md §8–§10), under the profile lock: the gateway addresses in targets.ts's
+ * order; for each, attempt.ts (knock bound to the address the server last saw, or probe first and
+ * knock bound to what it reports); the first grant is stored atomically (next sequence, clock
+ * offset, the address seen per family, the gateway that answered, the grant) BEFORE anything is
+ * reported. Without a grant, the profile keeps the last second used on its sequence and what the
+ * probes showed, and the error names the cause (causes.ts).
  */
 import { TumblerError } from '../../shared/errors.js';
-import { encodeKnock, knockIsns, knockKeys } from '../../shared/protocol/knock.js';
-import { openReply, replyKey, type Reply } from '../../shared/protocol/reply.js';
+import { formatAddress, parseAddress, type IpFamily } from '../../shared/net/address.js';
+import { checksEqual, keyCheck } from '../../shared/protocol/check.js';
 import { deriveDeviceKey } from '../../shared/protocol/kdf.js';
+import { knockKeys } from '../../shared/protocol/knock.js';
+import { replyKey } from '../../shared/protocol/reply.js';
 import type { Sequence } from '../../shared/protocol/sequence.js';
 import { withProfileLock } from '../state/lock.js';
 import { loadProfile, saveProfile } from '../state/profile.js';
-import type { Profile } from '../state/schema.js';
+import { observedIn, type ObservedAddress, type Profile } from '../state/schema.js';
 import type { KnockTransport } from '../transport/send.js';
-import { boundCandidates, type Candidate } from './candidates.js';
-import { clockDoubt, offsetsToTry } from './clock.js';
-import { buildKnockFrames } from './frames.js';
-import { addressText, type Family, type RandomBytes } from './wire.js';
+import { attempt, type BoundSource } from './attempt.js';
+import { noGrant, type Tried } from './causes.js';
+import { KnockClock, clockDoubt } from './clock.js';
+import { MAX_WAIT_MS, MIN_WAIT_MS } from './exchange.js';
+import { hostPreferredFamily, orderTargets } from './targets.js';
+import type { RandomBytes } from './wire.js';
 
 export const DEFAULT_TIMEOUT_MS = 1000;
-/** Wait of attempt i, as a multiple of the timeout: three sends of the same packets per candidate. */
-export const ATTEMPT_FACTORS = [1, 1.5, 2] as const;
-/** What the helper accepts per wait. */
-const MIN_WAIT_MS = 100;
-const MAX_WAIT_MS = 10_000;
 
 export interface OpenOptions {
   /** Profiles directory. */
@@ -38,14 +38,18 @@ export interface OpenOptions {
   readonly service?: string;
   readonly timeoutMs?: number;
   readonly publicAddress?: string;
+  /** Knock only this gateway address (one of the profile's). */
+  readonly gateway?: string;
 }
 
 export interface OpenDeps {
   readonly now: () => number;
   readonly random: RandomBytes;
   readonly transport: KnockTransport;
-  /** The local source address the kernel uses towards the server. */
-  readonly localAddress: (server: string, family: Family) => Promise<string>;
+  /** The local source address the kernel uses towards the server; throws NO_ROUTE. */
+  readonly localAddress: (server: string, family: IpFamily) => Promise<string>;
+  /** The family to try first within a gateway (default: the host's, targets.ts). */
+  readonly preferFamily?: () => IpFamily;
   /** Asked only when the profile keeps its key off disk. */
   readonly password?: () => Promise<string>;
   /** Progress notes for humans (never secrets); default: none. */
@@ -55,6 +59,7 @@ export interface OpenDeps {
 export interface OpenResult {
   readonly profile: string;
   readonly service: string;
+  /** The gateway address that granted. */
   readonly server: string;
   readonly port: number;
   /** Grant expiry, Unix seconds, server clock. */
@@ -63,7 +68,7 @@ export interface OpenResult {
   readonly clockOffsetMs: number;
   /** The address the successful knock was bound to, and where it came from. */
   readonly boundAddress: string;
-  readonly boundSource: Candidate['source'];
+  readonly boundSource: BoundSource;
 }
 
 /** The service to open: the one asked for, else the profile's only one, else "ssh". */
@@ -84,66 +89,42 @@ function storedKey(p: Profile): Buffer | null {
 
 const sameKdf = (a: Profile['kdf'], b: Profile['kdf']): boolean => a.salt === b.salt && a.N === b.N && a.r === b.r && a.p === b.p;
 
+/** The key from a typed password; a password that fails the profile's key check is PASSWORD_WRONG at once. */
 async function keyFromPassword(p: Profile, deps: OpenDeps): Promise<Buffer> {
   if (!deps.password) throw new TumblerError('PASSWORD_UNAVAILABLE', `profile "${p.name}" keeps its key off disk and no password source is available`);
   const password = await deps.password();
-  return deriveDeviceKey(password, { salt: Buffer.from(p.kdf.salt, 'base64'), N: p.kdf.N, r: p.kdf.r, p: p.kdf.p });
-}
-
-const clampWait = (ms: number): number => Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, Math.round(ms)));
-
-interface Received {
-  readonly reply: Reply;
-  readonly atMs: number;
-}
-
-/** One candidate: one knock, up to three identical sends. Resolves the first reply that opens, or null. */
-async function knockOnce(p: Profile, key: Buffer, sequence: Sequence, serviceId: number, nowSec: number, cand: Candidate,
-  localAddress: string, timeoutMs: number, deps: OpenDeps): Promise<Received | null> {
-  const family = p.server.family;
-  const knock = encodeKnock({ keys: knockKeys(key), sequence, serviceId, nowSec, boundAddress: cand.bytes });
-  const frames = buildKnockFrames(family, localAddress, p.server.address, knock, deps.random);
-  const binding = { sequence, isns: knockIsns(knock) };
-  const rk = replyKey(key);
-  let got: Received | null = null;
-  const accept = (payload: Buffer): boolean => {
-    if (got) return true;
-    try {
-      got = { reply: openReply(rk, payload, binding), atMs: deps.now() };
-      return true;
-    } catch {
-      return false; // not ours, or tampered: keep waiting
-    }
-  };
-  for (const factor of ATTEMPT_FACTORS) {
-    const payload = await deps.transport(family, frames.packets, clampWait(timeoutMs * factor), accept);
-    if (payload !== null && accept(payload)) return got;
+  const key = await deriveDeviceKey(password, { salt: Buffer.from(p.kdf.salt, 'base64'), N: p.kdf.N, r: p.kdf.r, p: p.kdf.p });
+  if (p.keyCheck !== undefined && !checksEqual(keyCheck(key), p.keyCheck)) {
+    throw new TumblerError('PASSWORD_WRONG', `wrong password for profile "${p.name}": type it again, exactly as at enrollment`);
   }
-  return null;
+  return key;
 }
 
-function noReply(p: Profile, tried: readonly Candidate[], nowMs: number): TumblerError {
-  const addrs = tried.map((c) => c.address).join(', ');
-  const doubt = clockDoubt(p, nowMs);
-  if (doubt) {
-    return new TumblerError('CLOCK_SKEW', `no reply from ${p.server.address}, and the clock looks wrong: ${doubt}; ` +
-      'set the system clock right (NTP), then run the same command again');
+/** --public-address, canonical; its family decides which gateway addresses it applies to. */
+function publicAddressOf(text?: string): { text: string; family: IpFamily } | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const a = parseAddress(text);
+    return { text: formatAddress(a.family, a.bytes), family: a.family };
+  } catch {
+    throw new TumblerError('BAD_ARGUMENT', '--public-address must be an IP address literal');
   }
-  return new TumblerError('OPEN_NO_REPLY', `no reply from ${p.server.address} (knocks bound to ${addrs}, 3 sends each). ` +
-    'The knock or reply may have been lost (try again); the server may be down or unreachable; this profile\'s sequence may be ' +
-    'out of step with the server (ask for a new bundle and re-enroll with --force); a firewall or middlebox on the path may ' +
-    'rewrite TCP sequence numbers or drop SYN-ACKs; the clock may be off (check the system time); behind NAT, try --public-address');
 }
 
-/** Runs the whole open flow. Throws TumblerError (OPEN_NO_REPLY, CLOCK_SKEW, PROFILE_*, SERVICE_*, HELPER_*, ...). */
+/** Runs the whole open flow. Throws TumblerError (SERVER_SILENT, CLOCK_*, ADDRESS_*, KNOCK_REFUSED, PASSWORD_WRONG, PROFILE_*, SERVICE_*, HELPER_*, ...). */
 export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenResult> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs < MIN_WAIT_MS || timeoutMs > MAX_WAIT_MS) {
     throw new TumblerError('BAD_ARGUMENT', `timeout must be ${MIN_WAIT_MS}..${MAX_WAIT_MS} ms`);
   }
+  const publicAddress = publicAddressOf(o.publicAddress);
   // Ask for the password (if any) before taking the lock, so a slow typist blocks nobody.
   const peek = await loadProfile(o.dir, o.profile);
   pickService(peek, o.service);
+  const targets0 = orderTargets(peek, deps.preferFamily?.() ?? hostPreferredFamily(), o.gateway);
+  if (publicAddress && !targets0.some((t) => parseAddress(t).family === publicAddress.family)) {
+    throw new TumblerError('BAD_ARGUMENT', `--public-address is IPv${publicAddress.family}, and no gateway address to try is`);
+  }
   const derived = storedKey(peek) ?? await keyFromPassword(peek, deps);
 
   return withProfileLock(o.dir, o.profile, async () => {
@@ -151,37 +132,62 @@ export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenR
     const key = storedKey(p) ?? (sameKdf(p.kdf, peek.kdf) ? derived : null);
     if (!key) throw new TumblerError('PROFILE_CHANGED', `profile "${o.profile}" was re-enrolled meanwhile; run the command again`);
     const service = pickService(p, o.service);
-    const family = p.server.family;
-    const local = await deps.localAddress(p.server.address, family);
-    const candidates = boundCandidates({ family, publicAddress: o.publicAddress, observedAddress: p.observedAddress, localAddress: local });
+    const targets = orderTargets(p, deps.preferFamily?.() ?? hostPreferredFamily(), o.gateway);
     const sequence: Sequence = { ports: p.sequence.ports, tags: p.sequence.tags };
+    const keys = knockKeys(key);
+    const rk = replyKey(key);
+    const clock = new KnockClock(deps.now, p.clockOffsetMs, { knock: p.lastSec, probe: p.lastProbeSec });
+    const observed: NonNullable<Profile['observed']> = { ...p.observed };
+    const tried: Tried[] = [];
 
-    for (const offset of offsetsToTry(p.clockOffsetMs)) {
-      let lastSec = -1;
-      for (const cand of candidates) {
-        // Every new knock on a sequence carries a later second than the previous one (§9).
-        const nowSec = Math.max(Math.floor((deps.now() + offset) / 1000), lastSec + 1);
-        lastSec = nowSec;
-        deps.note?.(`knocking on ${p.server.address} bound to ${cand.address} (${cand.source} address)`);
-        const got = await knockOnce(p, key, sequence, service.id, nowSec, cand, local, timeoutMs, deps);
-        if (!got) continue;
-        const { reply, atMs } = got;
-        const observedAddress = addressText(reply.observed);
-        const clockOffsetMs = Math.round(reply.serverTimeMs - atMs);
+    for (const target of targets) {
+      const family = parseAddress(target).family;
+      const forced = publicAddress?.family === family ? publicAddress.text : undefined;
+      let local: string;
+      try {
+        local = await deps.localAddress(target, family);
+      } catch (e) {
+        if (!(e instanceof TumblerError && e.code === 'NO_ROUTE')) throw e;
+        deps.note?.(`no route to ${target}; next`);
+        tried.push({ target, kind: 'no-route' });
+        continue;
+      }
+      const ctx = { family, local, target, keys, replyKey: rk, sequence, transport: deps.transport, random: deps.random, now: deps.now };
+      const r = await attempt({ ctx, serviceId: service.id, clock, timeoutMs, publicAddress: forced, known: observedIn({ observed }, family), note: deps.note });
+      if (r.learned) observed[family === 4 ? '4' : '6'] = r.learned;
+      const out = r.outcome;
+      if (out.kind === 'granted') {
+        const reply = out.grant.reply;
+        const clockOffsetMs = Math.round(reply.serverTimeMs - out.grant.atMs);
         const next: Profile = {
           ...p,
           sequence: { ports: [...reply.next.ports], tags: [...reply.next.tags] },
           clockOffsetMs,
-          observedAddress,
-          lastGrant: { port: reply.grantedPort, service: service.name, expiresAt: reply.expiresAt },
+          observed,
+          lastAnswered: target,
+          lastGrant: { port: reply.grantedPort, service: service.name, expiresAt: reply.expiresAt, server: target },
         };
+        delete next.lastSec; // a new sequence: nothing sent on it yet
+        delete next.lastProbeSec;
         await saveProfile(o.dir, next, { now: deps.now });
         return {
-          profile: p.name, service: service.name, server: p.server.address, port: reply.grantedPort, expiresAt: reply.expiresAt,
-          observedAddress, clockOffsetMs, boundAddress: cand.address, boundSource: cand.source,
+          profile: p.name, service: service.name, server: target, port: reply.grantedPort, expiresAt: reply.expiresAt,
+          observedAddress: formatAddress(reply.observed.family, reply.observed.bytes), clockOffsetMs, boundAddress: out.bound, boundSource: out.boundSource,
         };
       }
+      tried.push({ target, ...out });
+      if (out.kind === 'clock') break; // the same clock for every gateway
     }
-    throw noReply(p, candidates, deps.now());
+    // No grant: keep the seconds the server may have recorded on this sequence and what the probes
+    // showed (the sequence itself is unchanged).
+    const kept: Profile = { ...p, observed };
+    delete kept.lastSec;
+    delete kept.lastProbeSec;
+    if (clock.floor('knock') >= 0) kept.lastSec = clock.floor('knock');
+    if (clock.floor('probe') >= 0) kept.lastProbeSec = clock.floor('probe');
+    if (JSON.stringify(kept) !== JSON.stringify(p)) await saveProfile(o.dir, kept, { now: () => p.updatedAt });
+    throw noGrant(tried, { service: service.name, clockDoubt: clockDoubt(p, deps.now()) });
   });
 }
+
+export type { ObservedAddress };

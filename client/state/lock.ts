@@ -13,6 +13,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
+import { PROFILE_NAME_RE } from './schema.js';
 
 export interface LockOptions {
   /** Give up after this long (default 10 s). */
@@ -25,7 +26,6 @@ export interface LockOptions {
 
 interface LockInfo { pid: number; host: string; token: string }
 
-const PROFILE_NAME = /^[a-z0-9_][a-z0-9_.-]{0,63}$/;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function parseLock(text: string): LockInfo | null {
@@ -92,7 +92,7 @@ async function breakStale(path: string, seen: LockInfo, me: string, random: (n: 
  * Throws PROFILE_LOCKED when the lock stays held by a live process for `timeoutMs`.
  */
 export async function withProfileLock<T>(dir: string, name: string, fn: () => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
-  if (!PROFILE_NAME.test(name)) throw new TumblerError('PROFILE_NAME_INVALID', 'invalid profile name');
+  if (!PROFILE_NAME_RE.test(name)) throw new TumblerError('PROFILE_NAME_INVALID', 'invalid profile name');
   const now = opts.now ?? Date.now;
   const random = opts.random ?? randomBytes;
   const timeoutMs = opts.timeoutMs ?? 10_000;

@@ -32,12 +32,15 @@ export function profilesDir(opts: ConfigDirOptions = {}): string {
 
 /**
  * Creates `dir` mode 0700 (any missing parents too, e.g. `~/.config/tumbler`) and tightens an
- * existing one of ours to 0700. Refuses a symlink or a non-directory.
+ * existing one to 0700. Refuses a symlink, a non-directory, and a directory owned by another
+ * user (PROFILE_PERMISSIONS): whoever owns it could swap the profiles inside.
  */
-export async function ensurePrivateDir(dir: string): Promise<void> {
+export async function ensurePrivateDir(dir: string, uid: number | undefined = process.getuid?.()): Promise<void> {
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const st = await fsp.lstat(dir);
   if (!st.isDirectory()) throw new TumblerError('PROFILE_PERMISSIONS', `${dir} is not a directory`);
-  const uid = process.getuid?.();
-  if ((uid === undefined || st.uid === uid) && (st.mode & 0o777) !== 0o700) await fsp.chmod(dir, 0o700);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new TumblerError('PROFILE_PERMISSIONS', `${dir} belongs to uid ${st.uid}, not to you (uid ${uid}); use your own profile directory`);
+  }
+  if ((st.mode & 0o777) !== 0o700) await fsp.chmod(dir, 0o700);
 }

@@ -1,8 +1,9 @@
 /**
  * Profile files: `<dir>/<name>.json`, mode 0600, in a 0700 directory (see paths.ts). Loads refuse
- * group/world-accessible files (PROFILE_PERMISSIONS), symlinks, oversized or invalid documents
- * (PROFILE_CORRUPT), other versions (PROFILE_VERSION) and absent profiles (PROFILE_NOT_FOUND).
- * Saves are atomic (atomic.ts). A read-modify-write must run inside `withProfileLock` (lock.ts).
+ * group/world-accessible files and files owned by another user (PROFILE_PERMISSIONS), symlinks,
+ * oversized or invalid documents (PROFILE_CORRUPT), other versions (PROFILE_VERSION) and absent
+ * profiles (PROFILE_NOT_FOUND); a format-1 profile loads upgraded (schema.ts) and is saved as
+ * format 2. Saves are atomic (atomic.ts). A read-modify-write must run inside `withProfileLock`.
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,10 @@ export async function loadProfile(dir: string, name: string): Promise<Profile> {
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new TumblerError('PROFILE_CORRUPT', `profile "${name}" is not a regular file`);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+      throw new TumblerError('PROFILE_PERMISSIONS', `profile "${name}" belongs to uid ${st.uid}, not to you (uid ${uid})`);
+    }
     if ((st.mode & 0o077) !== 0) {
       throw new TumblerError('PROFILE_PERMISSIONS', `profile "${name}" is accessible by group or others (chmod 600 ${path})`);
     }

@@ -2,6 +2,7 @@
  * What an admin command works with: the parsed config and the opened store, loaded lazily (the
  * `run` path must not load SQLite) and always closed afterwards.
  */
+import { ACCOUNT_NAME } from '../config/limits.js';
 import type { TumblerConfig } from '../config/types.js';
 import type { AdminDatabase } from './database.js';
 
@@ -31,5 +32,5 @@ export async function withStore<T>(configPath: string, fn: (ctx: AdminContext) =
 /** Who ran the command, for the audit trail (the sudo caller when there is one). */
 export function operator(): string {
   const sudo = process.env.SUDO_USER;
-  return sudo && /^[a-z_][a-z0-9_.-]{0,31}$/.test(sudo) ? `${sudo} (sudo)` : (process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`);
+  return sudo && ACCOUNT_NAME.test(sudo) ? `${sudo} (sudo)` : (process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`);
 }

@@ -1,34 +1,47 @@
 /**
- * Exit codes and error printing for every tumblerd command.
- * 0 ok, 1 runtime error, 2 bad config / usage / database path, 3 not found or already exists.
- * Errors print as "tumblerd: <message> (<CODE>)"; messages never carry secrets.
+ * Exit codes and error printing for every tumblerd command, one table in the shape the client
+ * uses too (shared/exit-table.ts). Errors print as "tumblerd: <message> (<CODE>)"; messages never
+ * carry secrets.
  */
 import type { Command, CommanderError } from 'commander';
 import { isTumblerError } from '../../shared/errors.js';
+import { exitTable } from '../../shared/exit-table.js';
 
-/** Codes of this CLI that mean "the admin asked for something invalid" (exit 2). */
-const USAGE_CODES = new Set([
-  'USAGE',
-  'STORE_OPEN',
-  'STORE_SCHEMA_NEWER',
-  'ADMIN_UNKNOWN_SERVICE',
-  'ADMIN_BAD_ADDRESS',
-  'ADMIN_BAD_TTL',
-  'ADMIN_NO_PASSWORD',
-  'ADMIN_PASSWORD_MISMATCH',
-  'ADMIN_PASSWORD_FILE',
-  'KDF_WEAK_PASSWORD',
-  'STORE_BAD_NAME',
-  'PRIVSEP_USER',
-]);
+const table = exitTable({
+  statuses: {
+    OK: { code: 0, meaning: 'success' },
+    RUNTIME: { code: 1, meaning: 'runtime error' },
+    USAGE: { code: 2, meaning: 'bad config, usage, password source or database path' },
+    NOT_FOUND: { code: 3, meaning: 'not found, or already exists' },
+  },
+  byError: {
+    USAGE: 'USAGE',
+    STORE_OPEN: 'USAGE',
+    STORE_SCHEMA_NEWER: 'USAGE',
+    ADMIN_UNKNOWN_SERVICE: 'USAGE',
+    ADMIN_BAD_ADDRESS: 'USAGE',
+    ADMIN_BAD_TTL: 'USAGE',
+    ADMIN_NO_PASSWORD: 'USAGE',
+    ADMIN_PASSWORD_MISMATCH: 'USAGE',
+    ADMIN_PASSWORD_FILE: 'USAGE',
+    ADMIN_PASSWORD_FILE_MODE: 'USAGE',
+    ADMIN_INTERRUPTED: 'USAGE',
+    KDF_WEAK_PASSWORD: 'USAGE',
+    STORE_BAD_NAME: 'USAGE',
+    PRIVSEP_USER: 'USAGE',
+    STORE_NOT_FOUND: 'NOT_FOUND',
+    STORE_EXISTS: 'NOT_FOUND',
+    ADMIN_NOT_RUNNING: 'NOT_FOUND',
+    ADMIN_OUT_EXISTS: 'NOT_FOUND',
+  },
+  byPrefix: [['CONFIG_', 'USAGE']],
+  fallback: 'RUNTIME',
+});
 
-/** Codes that mean "no such thing" or "that thing already exists" (exit 3). */
-const NOT_FOUND_CODES = new Set(['STORE_NOT_FOUND', 'STORE_EXISTS', 'ADMIN_NOT_RUNNING', 'ADMIN_OUT_EXISTS']);
+export const EXIT_CODES_HELP = table.help;
 
 export function exitCodeFor(code: string): number {
-  if (code.startsWith('CONFIG_') || USAGE_CODES.has(code)) return 2;
-  if (NOT_FOUND_CODES.has(code)) return 3;
-  return 1;
+  return table.statusFor(code);
 }
 
 /** Print the error as one line on stderr and exit with its code. */

@@ -1,5 +1,5 @@
 /**
- * Generated passphrases for `--generate`: 24 characters from a 32-symbol alphabet without
+ * Generated passphrases (the default for a new device's password): 24 characters from a 32-symbol alphabet without
  * look-alikes (no l, o, 0, 1), so 120 bits of entropy, in six groups of four for reading aloud:
  * "k7qm-x3ta-...". Each symbol is 5 bits of a random byte (256 is a multiple of 32: no bias).
  */

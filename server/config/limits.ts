@@ -2,7 +2,9 @@
  * Limits and defaults for tumblerd.toml values, named once. The parser (parse.ts, sections.ts)
  * checks against these and quotes them in its error messages.
  */
-import { MAX_SERVICE_ID } from '../../shared/protocol/constants.js';
+import {
+  MAX_KNOCK_RANGE, MAX_SERVICE_ID, MAX_TIMESTAMP_WINDOW_SEC, MIN_KNOCK_RANGE, MIN_TIMESTAMP_WINDOW_SEC, SERVICE_NAME_RE,
+} from '../../shared/protocol/constants.js';
 
 /** Largest config file read (checked before reading). */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -12,12 +14,10 @@ export const MAX_TOML_DEPTH = 8;
 /** Both port ranges lie in the unprivileged ports. */
 export const MIN_RANGE_PORT = 1024;
 export const MAX_PORT = 65535;
-export const MIN_KNOCK_RANGE = 64;
-export const MAX_KNOCK_RANGE = 4096;
+/** Knock range and timestamp window bounds are the protocol's (shared/protocol/constants.ts). */
+export { MIN_KNOCK_RANGE, MAX_KNOCK_RANGE, MIN_TIMESTAMP_WINDOW_SEC, MAX_TIMESTAMP_WINDOW_SEC };
 export const MIN_FORWARD_RANGE = 16;
 
-export const MIN_TIMESTAMP_WINDOW_SEC = 5;
-export const MAX_TIMESTAMP_WINDOW_SEC = 3600;
 export const DEFAULT_TIMESTAMP_WINDOW_SEC = 30;
 
 export const MAX_GRACE_SEC = 300;
@@ -31,9 +31,9 @@ export const DEFAULT_MAX_TTL_SEC = 300;
 export const MIN_SERVICE_ID = 1;
 export { MAX_SERVICE_ID };
 
-/** Service names: also what the monitor IPC carries (shared/ipc MAX_SERVICE_NAME). */
-export const SERVICE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
-/** POSIX-portable account name (useradd's default rule). */
-export const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Service names: the protocol's rule (bundle, profile, store and the monitor IPC share it). */
+export const SERVICE_NAME = SERVICE_NAME_RE;
+/** A local account name (the worker's, a sudo caller's): POSIX-portable characters, up to 32. */
+export const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 /** Linux IFNAMSIZ - 1, printable ASCII without '/' or ':' (dev_valid_name), not "." or "..". */
 export const INTERFACE_NAME = /^[\x21-\x2e\x30-\x39\x3b-\x7e]{1,15}$/;

@@ -15,6 +15,7 @@ import { Field, Source, Table } from './fields.js';
 import { MAX_CONFIG_BYTES, MAX_TOML_DEPTH } from './limits.js';
 import { KeyLines } from './lines.js';
 import { checkOverlaps } from './overlap.js';
+import { describeTomlError } from './syntax.js';
 import { readGrant, readKnock, readServer, readServices, TOP_LEVEL_KEYS } from './sections.js';
 import type { TumblerConfig } from './types.js';
 
@@ -32,7 +33,7 @@ export function parseConfig(text: string, file: string): TumblerConfig {
   } catch (e) {
     if (!(e instanceof TomlError)) throw e;
     const what = /^Invalid TOML document: ([^\n]*)/.exec(e.message)?.[1] ?? 'invalid TOML';
-    throw new TumblerError('CONFIG_SYNTAX', `${file}:${e.line}: TOML syntax error at column ${e.column}: ${what}`);
+    throw new TumblerError('CONFIG_SYNTAX', `${file}:${e.line}: TOML syntax error at column ${e.column}: ${describeTomlError(text, e.line, what)}`);
   }
 
   // 2. Where each key is, for messages.

@@ -91,7 +91,7 @@ export function readServices(root: Table): ServiceConfig[] {
   if (names.length === 0) field.bad(`no services defined (${meaning})`, 'CONFIG_MISSING');
   return names.map((name) => {
     const at = new Field(field.src, ['services', name]);
-    if (!L.SERVICE_NAME.test(name)) at.bad(`service name ${quote(name)} is not allowed; use [a-z][a-z0-9_-]{0,31}`);
+    if (!L.SERVICE_NAME.test(name)) at.bad(`service name ${quote(name)} is not allowed; use ${L.SERVICE_NAME.source.slice(1, -1)}`);
     const t = Table.open(services[name], at, SERVICE_KEYS);
     const id = t.required('id', integer(L.MIN_SERVICE_ID, L.MAX_SERVICE_ID), 'the service id carried in knocks');
     const target4: ServiceTarget | undefined = t.has('target') ? target(4)(t.raw('target'), t.child('target')) : undefined;
@@ -114,7 +114,7 @@ function interfaceName(value: unknown, field: Field): string {
 }
 
 function userName(value: unknown, field: Field): string {
-  const s = matching(L.USER_NAME, 'an account name ([a-z_][a-z0-9_-]{0,31})')(value, field);
+  const s = matching(L.ACCOUNT_NAME, `an account name (${L.ACCOUNT_NAME.source.slice(1, -1)})`)(value, field);
   if (s === 'root') field.bad('must be an unprivileged account, not root');
   return s;
 }

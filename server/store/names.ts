@@ -3,13 +3,13 @@
  * KDF parameters. Failures are TumblerErrors with stable codes (STORE_BAD_NAME, STORE_INVALID).
  */
 import { TumblerError } from '../../shared/errors.js';
-import { KEY_BYTES } from '../../shared/protocol/constants.js';
+import { DEVICE_NAME_RE, KEY_BYTES, SERVICE_NAME_RE, USER_NAME_RE } from '../../shared/protocol/constants.js';
 import type { KdfParams } from '../../shared/protocol/kdf.js';
 
-export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
-export const DEVICE_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
-/** Same shape as a config service name (server/config/types.ts). */
-export const SERVICE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+/** The protocol's name rules (shared/protocol/constants.ts): bundles and profiles carry these names. */
+export const USER_NAME = USER_NAME_RE;
+export const DEVICE_NAME = DEVICE_NAME_RE;
+export const SERVICE_NAME = SERVICE_NAME_RE;
 const MAX_SERVICES = 64;
 
 export function checkUserName(name: string): void {

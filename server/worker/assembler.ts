@@ -74,6 +74,15 @@ export class Assembler {
     else this.pending.delete(source);
   }
 
+  /** Remove every pending packet of `source` that `settled` matches (server/worker/settle.ts). */
+  consumeWhere(source: string, settled: (q: PendingPacket) => boolean): void {
+    const list = this.pending.get(source);
+    if (!list) return;
+    const rest = list.filter((q) => !settled(q));
+    if (rest.length) this.pending.set(source, rest);
+    else this.pending.delete(source);
+  }
+
   private expire(nowMs: number): void {
     for (const [source, list] of this.pending) {
       const newest = list[list.length - 1];

@@ -16,6 +16,8 @@ import type { LinkType } from './capture.js';
 import { LIMITS } from './limits.js';
 import { PacketFilter } from './packet-filter.js';
 import { WindowLimiter } from '../window-limiter.js';
+import { ProbeResponder } from './probe.js';
+import { inSequence, settles } from './settle.js';
 import type { ReplyTarget } from './reply-sender.js';
 import { Verifier, type Decision } from './verifier.js';
 
@@ -55,11 +57,14 @@ export class KnockService {
   /** Re-sends per sequence (a spoofed copy must not turn us into a reflector) and rejection audit rows. */
   private readonly resendLimiter = new WindowLimiter(LIMITS.resendsPerSequencePerSec, 1000, LIMITS.macLimiterEntries);
   private readonly auditLimiter = new WindowLimiter(LIMITS.rejectAuditsPerSec, 1000, 64);
+  private readonly probes: ProbeResponder;
 
   constructor(private readonly d: KnockServiceDeps) {
     this.filter = new PacketFilter(d.config.knockPorts);
     this.verifier = new Verifier({ store: d.store, services: d.config.services, windowSec: d.config.timestampWindowSec, graceSec: d.config.graceSec });
     this.ourAddresses = new Set(d.config.addresses);
+    this.probes = new ProbeResponder({ windowSec: d.config.timestampWindowSec, graceSec: d.config.graceSec, send: (t, p) => d.replies.send(t, p),
+      log: d.log, count: (n) => this.count(n), now: d.now, random: d.random });
     this.rebuildFilter();
   }
 
@@ -110,12 +115,16 @@ export class KnockService {
         continue;
       }
       const decision = this.verifier.decide(t, keyBytes, source, this.d.now());
+      // A knock decided after its MAC settles the sequence's pending packets from this source (settle.ts).
+      if (settles(decision)) this.assembler.consumeWhere(p.src, inSequence(keyBytes));
       if (decision.kind === 'reject') {
         this.onRejected(decision, source.address);
+        if (settles(decision)) return;
         continue;
       }
       this.assembler.consume(p.src, t);
-      if (decision.kind === 'resend') {
+      if (decision.kind === 'probe') this.track(this.probes.answer(decision, this.replyTarget(t, source.family, source.address), source));
+      else if (decision.kind === 'resend') {
         if (this.resendLimiter.hit(key, this.d.now())) this.track(this.resend(decision, t, source.family, source.address));
         else this.count('resend_limited');
       } else this.track(this.onKnockAccepted(decision, t, source.family, source.address, key));

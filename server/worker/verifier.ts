@@ -5,21 +5,24 @@
  * which goes to logs and counters only (the wire stays silent).
  */
 import { isTumblerError } from '../../shared/errors.js';
-import { knockIsns, knockKeys, verifyKnock, type AddressBytes, type Declaration, type Knock, type KnockKeys } from '../../shared/protocol/knock.js';
+import { isProbe, knockIsns, knockKeys, verifyKnock, type AddressBytes, type Declaration, type Knock, type KnockKeys } from '../../shared/protocol/knock.js';
 import { sequenceFromKey, sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { Candidate, KnockStore } from '../store/types.js';
 import { WindowLimiter } from '../window-limiter.js';
 import { LIMITS } from './limits.js';
 import type { Triple } from './assembler.js';
+import { probeVerdict, type ProbeDecision, type ProbeRejectReason } from './probe.js';
 
 export type RejectReason =
   | 'NO_SEQUENCE' | 'MAC_RATE' | 'KNOCK_SHAPE' | 'KNOCK_MAC' | 'KNOCK_VERSION' | 'KNOCK_DECLARATION' | 'KNOCK_STALE'
-  | 'REPLAY' | 'USER_DISABLED' | 'DEVICE_DISABLED' | 'SERVICE_UNKNOWN' | 'SERVICE_DENIED' | 'SERVICE_FAMILY' | 'IN_FLIGHT';
+  | 'REPLAY' | 'USER_DISABLED' | 'DEVICE_DISABLED' | 'SERVICE_UNKNOWN' | 'SERVICE_DENIED' | 'SERVICE_FAMILY' | 'IN_FLIGHT'
+  | ProbeRejectReason;
 
 export type Decision =
   | { kind: 'reject'; reason: RejectReason; candidate?: Candidate }
   | { kind: 'resend'; candidate: Candidate }
+  | ProbeDecision
   | { kind: 'accept'; mode: 'first' | 'recovery'; candidate: Candidate; declaration: Declaration; service: ServiceConfig; sequence: Sequence; isns: Buffer };
 
 export interface VerifierOptions {
@@ -74,6 +77,8 @@ export class Verifier {
       if (code === 'KNOCK_MAC') this.macFailures.hit(limiterKey, nowMs);
       return { kind: 'reject', reason: code as RejectReason, candidate };
     }
+    // 4b. A probe ("where am I") grants and consumes nothing: its own rules (server/worker/probe.ts).
+    if (isProbe(declaration)) return probeVerdict(candidate, declaration, sequence, isns);
     // 5. One-time rule: a newer knock on a consumed sequence is the lost-reply recovery, allowed
     //    only while the successor it was given has never been used.
     let mode: 'first' | 'recovery' = 'first';

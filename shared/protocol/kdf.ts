@@ -4,6 +4,9 @@
  */
 import { TumblerError } from '../errors.js';
 import { ScryptParams, scryptKey } from '../crypto/index.js';
+import { MIN_PASSWORD_CHARS } from './constants.js';
+
+export { MIN_PASSWORD_CHARS };
 
 export interface KdfParams extends ScryptParams {
   readonly salt: Buffer; // 16 random bytes per device
@@ -12,7 +15,23 @@ export interface KdfParams extends ScryptParams {
 /** Default: N = 2^15, r = 8, p = 1 → 32 MiB and ~0.1 s per derivation here (bench/kdf). */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 1 << 15, r: 8, p: 1 };
 export const SALT_BYTES = 16;
-export const MIN_PASSWORD_CHARS = 12;
+
+/** The one password normalisation: NFC (the same characters typed on any system give the same key). */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFC');
+}
+
+/** Length as the protocol counts it: Unicode code points of the NFC form (an emoji is one, "é" is one). */
+export function passwordChars(password: string): number {
+  return [...normalizePassword(password)].length;
+}
+
+/** Refuses a password shorter than MIN_PASSWORD_CHARS (KDF_WEAK_PASSWORD), on the client and the server alike. */
+export function checkPasswordStrength(password: string): void {
+  if (passwordChars(password) < MIN_PASSWORD_CHARS) {
+    throw new TumblerError('KDF_WEAK_PASSWORD', `password must be at least ${MIN_PASSWORD_CHARS} characters`);
+  }
+}
 
 /** Bounds a bundle may ask for: strong enough, and not a memory bomb for the client. */
 export function checkKdfParams(k: KdfParams): void {
@@ -25,6 +44,6 @@ export function checkKdfParams(k: KdfParams): void {
 
 export async function deriveDeviceKey(password: string, k: KdfParams): Promise<Buffer> {
   checkKdfParams(k);
-  if (password.length < MIN_PASSWORD_CHARS) throw new TumblerError('KDF_WEAK_PASSWORD', `password must be at least ${MIN_PASSWORD_CHARS} characters`);
-  return scryptKey(Buffer.from(password.normalize('NFC'), 'utf8'), k.salt, k);
+  checkPasswordStrength(password);
+  return scryptKey(Buffer.from(normalizePassword(password), 'utf8'), k.salt, k);
 }

@@ -196,7 +196,10 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
   test('10. two devices of one user roll independently; clock skew inside the window works, beyond it fails', () => {
     const laptop = w.enroll('carol', { device: 'laptop' });
     const phone = w.enroll('carol', { device: 'phone' });
-    for (const p of [laptop, phone, laptop, phone]) assert.equal(open(p).code, 0);
+    for (const p of [laptop, phone, laptop, phone]) {
+      const o = open(p);
+      assert.equal(o.code, 0, `${p}: ${o.stderr}`);
+    }
     const skewedOk = open(laptop, [], { prefix: ['faketime', '-f', '+20s'] });
     assert.equal(skewedOk.code, 0, skewedOk.stderr);
     const skewedBad = open(phone, ['--timeout', '300'], { prefix: ['faketime', '-f', '+120s'] });

@@ -43,6 +43,9 @@ function idOf(user: string): { uid: number; gid: number } {
 }
 
 export class World {
+  /** Root-owned 0600 password file for the admin; `clientPasswordFile` is the client user's copy. */
+  readonly passwordFile: string;
+  readonly clientPasswordFile: string;
   readonly dir: string;
   readonly ns: { lan: string; srv: string; cli: string; atk: string; int: string };
   private readonly procs = new Set<ChildProcess>();
@@ -52,7 +55,7 @@ export class World {
   readonly clientHome: string;
   readonly dbPath: string;
 
-  private constructor(tag: string) {
+  protected constructor(tag: string) {
     const p = `tmb${process.pid % 100000}${tag}`;
     this.ns = { lan: `${p}-lan`, srv: `${p}-srv`, cli: `${p}-cli`, atk: `${p}-atk`, int: `${p}-int` };
     this.dir = mkdtempSync(join(tmpdir(), 'tumbler-e2e-'));
@@ -61,6 +64,8 @@ export class World {
     this.helperPath = join(this.dir, 'bin', 'tumbler-helper');
     this.clientHome = join(this.dir, 'home');
     this.dbPath = join(this.dir, 'state', 'tumbler.db');
+    this.passwordFile = join(this.dir, 'password');
+    this.clientPasswordFile = join(this.clientHome, 'password');
   }
 
   /** Build the namespaces, addresses, sshd's, config and the setuid helper. */
@@ -78,7 +83,7 @@ export class World {
     return w;
   }
 
-  private buildNetwork(): void {
+  protected buildNetwork(): void {
     const { lan, srv, cli, atk, int } = this.ns;
     for (const n of [lan, srv, cli, atk, int]) {
       sh('ip', ['netns', 'del', n]); // a leftover of a crashed run with the same pid
@@ -104,7 +109,7 @@ export class World {
     must('ip', ['netns', 'exec', srv, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   }
 
-  private prepareFiles(): void {
+  protected prepareFiles(): void {
     const client = idOf(CLIENT_USER);
     const worker = idOf(WORKER_USER);
     // ssh keys: the server's host key and the client user's login key.
@@ -113,7 +118,10 @@ export class World {
     must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(this.clientHome, 'id_ed25519')]);
     writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(join(this.clientHome, 'id_ed25519.pub')), { mode: 0o644 });
     for (const f of ['', 'id_ed25519', 'id_ed25519.pub']) chownSync(join(this.clientHome, f), client.uid, client.gid);
-    writeFileSync(join(this.dir, 'password'), PASSWORD + '\n', { mode: 0o644 });
+    // Password files are refused when group/world-readable: one for the admin (root), one for the client user.
+    writeFileSync(this.passwordFile, PASSWORD + '\n', { mode: 0o600 });
+    writeFileSync(this.clientPasswordFile, PASSWORD + '\n', { mode: 0o600 });
+    chownSync(this.clientPasswordFile, client.uid, client.gid);
     // The worker's state directory belongs to the worker account.
     mkdirSync(join(this.dir, 'state'), { mode: 0o700 });
     chownSync(join(this.dir, 'state'), worker.uid, worker.gid);
@@ -126,11 +134,12 @@ export class World {
     this.writeConfig({});
   }
 
-  writeConfig(o: { window?: number; grace?: number; ttl?: number }): void {
+  /** tumblerd.toml: this world's addresses and services unless given (a subclass's topology). */
+  writeConfig(o: { window?: number; grace?: number; ttl?: number; addresses?: readonly string[]; services?: string }): void {
     writeFileSync(this.configPath, `# written by test/e2e/world.ts
 [server]
 interfaces = ["eth0"]
-addresses = ["${SERVER_ADDR}"]
+addresses = ${JSON.stringify(o.addresses ?? [SERVER_ADDR])}
 user = "${WORKER_USER}"
 database = "${this.dbPath}"
 log_format = "json"
@@ -146,20 +155,21 @@ ports = "${FORWARD_RANGE.first}-${FORWARD_RANGE.last}"
 default_ttl = ${o.ttl ?? 30}
 max_ttl = 300
 
-[services.ssh]
+${o.services ?? `[services.ssh]
 id = 1
 target = "${SERVER_ADDR}:22"
 
 [services.inner]
 id = 2
-target = "${INTERNAL_ADDR}:22"
+target = "${INTERNAL_ADDR}:22"`}
 `, { mode: 0o644 });
   }
 
-  private startSshd(ns: string, addr: string): void {
+  /** An sshd in `ns` on port 22 of each address given. */
+  protected startSshd(ns: string, addrs: string | readonly string[]): void {
     const cfg = join(this.dir, `sshd_${ns}.conf`);
     writeFileSync(cfg, [
-      'Port 22', `ListenAddress ${addr}`, `HostKey ${join(this.dir, 'host_key')}`, 'PidFile none',
+      'Port 22', ...[addrs].flat().map((a) => `ListenAddress ${a}`), `HostKey ${join(this.dir, 'host_key')}`, 'PidFile none',
       `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
       'UsePAM no', 'StrictModes no', `AllowUsers ${CLIENT_USER}`, 'PrintMotd no', 'LogLevel ERROR', '',
     ].join('\n'));
@@ -209,9 +219,9 @@ target = "${INTERNAL_ADDR}:22"
     this.daemon = null;
   }
 
-  /** Elements in the kernel's IPv4 grant map (each one an open address . port). */
-  grantCount(): number {
-    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', 'grants4']);
+  /** Elements in the kernel's IPv4 (or IPv6) grant map (each one an open address . port). */
+  grantCount(family: 4 | 6 = 4): number {
+    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', `grants${family}`]);
     const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
     return j.nftables.find((x) => x.map)?.map?.elem?.length ?? 0;
   }
@@ -224,17 +234,18 @@ target = "${INTERNAL_ADDR}:22"
   }
 
   /** Enroll a user+device on the server and on the client (as tmbuser); returns the profile name. */
-  enroll(user: string, opts: { device?: string; services?: string; profile?: string } = {}): string {
+  enroll(user: string, opts: { device?: string; services?: string; profile?: string; ns?: string; server?: string } = {}): string {
     const device = opts.device ?? 'laptop';
     const bundleFile = join(this.dir, `${user}-${device}.bundle`);
+    const server = opts.server ? ['--server', opts.server] : [];
     const args = opts.device && this.admin(['user', 'list', '--json']).stdout.includes(`"${user}"`)
-      ? ['device', 'add', user, device, '--password-file', join(this.dir, 'password'), '--out', bundleFile]
-      : ['user', 'add', user, '--device', device, '--services', opts.services ?? 'ssh,inner', '--password-file', join(this.dir, 'password'), '--out', bundleFile];
+      ? ['device', 'add', user, device, '--password-file', this.passwordFile, '--out', bundleFile, ...server]
+      : ['user', 'add', user, '--device', device, '--services', opts.services ?? 'ssh,inner', '--password-file', this.passwordFile, '--out', bundleFile, ...server];
     const r = this.admin(args);
     if (r.code !== 0) throw new Error(`enroll ${user}: ${r.stderr}`);
     chmodSync(bundleFile, 0o644); // handed to the device owner
     const profile = opts.profile ?? `${user}-${device}`;
-    const e = this.client(['enroll', bundleFile, '--name', profile, '--password-file', join(this.dir, 'password')]);
+    const e = this.client(['enroll', bundleFile, '--name', profile, '--password-file', this.clientPasswordFile], { ns: opts.ns });
     if (e.code !== 0) throw new Error(`client enroll: ${e.stderr}`);
     return profile;
   }

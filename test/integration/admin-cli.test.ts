@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeBundle, type Bundle } from '../../shared/protocol/bundle.js';
+import { bundleCheckMatches, decodeBundle, type Bundle } from '../../shared/protocol/bundle.js';
 import { deriveDeviceKey } from '../../shared/protocol/kdf.js';
 import { sequenceKey } from '../../shared/protocol/sequence.js';
 import { ensureWorkerUser, errorCode, makeWorld, REPO, tumblerd, tumblerdAsync, type CliResult, type TestWorld } from './admin-cli.helpers.js';
@@ -72,24 +72,25 @@ test('user add creates the database for the worker user and prints a valid bundl
   // 2. stdout is the bundle and nothing else.
   const b = decodeBundle(r.stdout);
   assert.equal(r.stdout.trim().split('\n').length, 1);
-  assert.equal(b.server, '192.0.2.1');
+  assert.deepEqual(b.gateways, [['192.0.2.1', '2001:db8::1']]); // the server's addresses: one gateway
   assert.deepEqual([b.user, b.device], ['alice', 'default']);
   assert.deepEqual(b.services, { ssh: 1, db: 2 });
-  // 3. The derived key is stored, the password is not.
+  // 3. The derived key is stored, the password is not; the bundle's check matches the password.
   const key = await deriveDeviceKey(PASSWORD, b.kdf);
+  assert.equal(bundleCheckMatches(key, b), true);
   const bytes = dbBytes();
   assert.ok(bytes.includes(key), 'device key stored');
   assert.ok(!bytes.includes(Buffer.from(PASSWORD)), 'password never stored');
   assert.equal(sequenceState(b), 'live');
 });
 
-test('--out writes the bundle to a new 0600 file and never overwrites; --server must be configured', () => {
+test('--out writes the bundle to a new 0600 file and never overwrites; --server lists one configured address', () => {
   const out = join(w.dir, 'bob.bundle');
   const r = ok('user', 'add', 'bob', '--password-file', pwFile, '--services', 'ssh', '--device', 'laptop', '--out', out, '--server', '2001:db8::1');
   assert.equal(r.stdout, '');
   assert.equal(statSync(out).mode & 0o777, 0o600);
   const b = decodeBundle(readFileSync(out, 'utf8'));
-  assert.deepEqual([b.user, b.device, b.server], ['bob', 'laptop', '2001:db8::1']);
+  assert.deepEqual([b.user, b.device, b.gateways], ['bob', 'laptop', [['2001:db8::1']]]);
   assert.deepEqual(b.services, { ssh: 1 });
   const again = run('device', 'add', 'bob', 'phone', '--password-file', pwFile, '--out', out);
   assert.equal(again.status, 3);
@@ -100,13 +101,27 @@ test('--out writes the bundle to a new 0600 file and never overwrites; --server 
   assert.equal(json<unknown[]>('device', 'list', 'bob', '--json').length, 1, 'nothing added by the failed commands');
 });
 
-test('--generate shows a strong password once on stderr; the bundle works with it', async () => {
-  const r = ok('user', 'add', 'carol', '--generate', '--services', 'ssh,db', '--device', 'phone');
-  const shown = /\n {4}([a-z2-9]{4}(?:-[a-z2-9]{4}){5})\n/.exec(r.stderr)?.[1];
-  assert.ok(shown, 'generated password shown on stderr');
-  assert.ok(!r.stdout.includes(shown));
-  const b = decodeBundle(r.stdout);
-  assert.ok(dbBytes().includes(await deriveDeviceKey(shown, b.kdf)));
+test('by default (and with --generate) a strong password is generated and shown once on stderr; the bundle works with it', async () => {
+  for (const args of [['user', 'add', 'carol', '--services', 'ssh,db', '--device', 'phone'], ['device', 'reenroll', 'carol', 'phone', '--generate']]) {
+    const r = ok(...args);
+    const shown = /\n {4}([a-z2-9]{4}(?:-[a-z2-9]{4}){5})\n/.exec(r.stderr)?.[1];
+    assert.ok(shown, 'generated password shown on stderr');
+    assert.ok(!r.stdout.includes(shown));
+    const b = decodeBundle(r.stdout);
+    const key = await deriveDeviceKey(shown, b.kdf);
+    assert.ok(dbBytes().includes(key));
+    assert.equal(bundleCheckMatches(key, b), true);
+  }
+});
+
+test('a password file others can read is refused (exit 2), nothing added', () => {
+  const open = join(w.dir, 'open-password');
+  writeFileSync(open, `${PASSWORD}\n`);
+  chmodSync(open, 0o644);
+  const r = run('user', 'add', 'frank', '--password-file', open);
+  assert.equal(r.status, 2);
+  assert.equal(errorCode(r), 'ADMIN_PASSWORD_FILE_MODE');
+  assert.ok(!json<Array<{ name: string }>>('user', 'list', '--json').some((u) => u.name === 'frank'));
 });
 
 test('errors: unknown service exit 2, existing user exit 3, unknown user exit 3, weak password exit 2, no terminal exit 2', () => {
@@ -118,7 +133,7 @@ test('errors: unknown service exit 2, existing user exit 3, unknown user exit 3,
     [['device', 'add', 'nobody', 'x', '--password-file', pwFile], 3, 'STORE_NOT_FOUND'],
     [['device', 'reenroll', 'alice', 'nothing', '--password-file', pwFile], 3, 'STORE_NOT_FOUND'],
     [['user', 'add', 'Bad Name', '--password-file', pwFile], 2, 'STORE_BAD_NAME'],
-    [['user', 'add', 'dave'], 2, 'ADMIN_NO_PASSWORD'],
+    [['user', 'add', 'dave', '--ask-password'], 2, 'ADMIN_NO_PASSWORD'],
     [['grants', 'close', '999'], 3, 'STORE_NOT_FOUND'],
     [['audit', '--since', 'yesterday'], 2, 'USAGE'],
     [['stop', '--pid-file', join(w.dir, 'no.pid')], 3, 'ADMIN_NOT_RUNNING'],
@@ -133,7 +148,7 @@ test('errors: unknown service exit 2, existing user exit 3, unknown user exit 3,
     assert.match(r.stderr, /^tumblerd: .+ \([A-Z_]+\)\n$/);
   }
   assert.ok(!json<Array<{ name: string }>>('user', 'list', '--json').some((u) => u.name === 'dave'));
-  for (const args of [['user', 'list', '--bogus'], ['user'], ['grants', 'open', '198.51.100.7']]) {
+  for (const args of [['user', 'list', '--bogus'], ['user'], ['grants', 'open', '198.51.100.7'], ['user', 'add', 'dave', '--ask-password', '--password-file', pwFile]]) {
     const r = run(...args);
     assert.equal(r.status, 2, args.join(' '));
     if (args.length > 1) assert.match(r.stderr.split('\n')[0]!, /^tumblerd: .+ \(USAGE\)$/);

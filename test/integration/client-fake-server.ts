@@ -2,9 +2,10 @@
  * Test program for client-open-netns.test.ts, run as root in the server namespace: a tiny knock
  * server on raw sockets. It reads SYNs from a raw IPPROTO_TCP socket, assembles three to the ports
  * of a device's live sequence (tags checked), verifies the knock with the real protocol module
- * against the source address it saw, rolls the sequence, and answers with a real SYN-ACK from
- * ports[2] carrying the sealed reply (sent through an IPPROTO_RAW socket). An identical retransmit
- * gets the stored reply again. One JSON line per event on stdout: ready, granted, resent, rejected.
+ * against the source address it saw, and answers with a real SYN-ACK from ports[2] (sent through
+ * an IPPROTO_RAW socket): a probe with a sealed address report (the sequence stays), a knock with
+ * a sealed grant (the sequence rolls). An identical retransmit gets the stored reply again.
+ * One JSON line per event on stdout: ready, probed, granted, resent, rejected.
  *
  * argv[2]: JSON { addresses: { "4"?: string, "6"?: string }, devices: [{ keyHex, seqHex, grantPort? }], windowSec }
  * (a device's grantPort, when given, is the port every grant of it reports).
@@ -13,8 +14,8 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { buildSynAck, parseAddress } from '../../shared/packet/tcp.js';
-import { knockIsns, knockKeys, verifyKnock, type Knock } from '../../shared/protocol/knock.js';
-import { replyKey, sealReply } from '../../shared/protocol/reply.js';
+import { isProbe, knockIsns, knockKeys, verifyKnock, type Knock } from '../../shared/protocol/knock.js';
+import { replyKey, sealAddressReport, sealReply } from '../../shared/protocol/reply.js';
 import { generateSequence, sequenceFromKey, type Sequence } from '../../shared/protocol/sequence.js';
 
 interface RawSocket {
@@ -60,10 +61,15 @@ function onSyn(family: 4 | 6, source: string, ours: string, syn: Syn, send: RawS
         ack: (syns[2]!.isn + 1) >>> 0, payload, ipId: randomBytes(2).readUInt16BE(0) });
       send.send(pkt, 0, pkt.length, source, (e) => out(e ? { event: 'send-error', message: e.message } : { event, family, source, ...extra }));
     };
+    let probe: boolean;
     try {
-      verifyKnock({ keys: knockKeys(d.key), sequence: d.seq, packets: knock, observed: parseAddress(source), nowSec: Math.floor(Date.now() / 1000), windowSec: cfg.windowSec });
+      probe = isProbe(verifyKnock({ keys: knockKeys(d.key), sequence: d.seq, packets: knock, observed: parseAddress(source), nowSec: Math.floor(Date.now() / 1000), windowSec: cfg.windowSec }));
     } catch (e) {
       out({ event: 'rejected', code: (e as { code?: string }).code });
+      return;
+    }
+    if (probe) {
+      reply(sealAddressReport(replyKey(d.key), { windowSec: cfg.windowSec, serverTimeMs: Date.now(), observed: parseAddress(source) }, { sequence: d.seq, isns }, randomBytes), 'probed', {});
       return;
     }
     const port = d.grantPort ?? nextGrant++;

@@ -6,10 +6,11 @@
  */
 import { isIP } from 'node:net';
 import { TumblerError } from '../../../shared/errors.js';
+import { SERVICE_NAME_RE } from '../../../shared/protocol/constants.js';
 import { fromBytes, parseIp } from '../../config/address.js';
 import type { Family } from './types.js';
 
-const SERVICE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+const SERVICE_RE = SERVICE_NAME_RE;
 const TABLE_RE = /^[a-z][a-z0-9_]{0,15}$/;
 const MAX_TTL_SEC = 7 * 24 * 3600;
 

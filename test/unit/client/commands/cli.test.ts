@@ -6,11 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeBundle } from '../../../../shared/protocol/bundle.js';
+import { bundleCheck, encodeBundle, type BundleFields } from '../../../../shared/protocol/bundle.js';
 import { deriveDeviceKey } from '../../../../shared/protocol/kdf.js';
 
 const REPO = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
@@ -40,14 +40,21 @@ function cli(args: string[], input = ''): Promise<Run> {
   });
 }
 
-const bundle = (o: { services?: Record<string, number> } = {}): string => encodeBundle({
-  server: '192.0.2.1', user: 'alice', device: 'laptop', kdf: { salt: SALT, N: 1 << 14, r: 8, p: 1 }, sequence: SEQ,
-  services: o.services ?? { ssh: 1, db: 2 }, issuedAtMs: Date.now(),
-});
+let key: Buffer;
+const ISSUED = Date.now();
+/** A format-2 bundle whose keyed check matches PASSWORD (or `check` when given). */
+const bundle = (o: { services?: Record<string, number>; check?: string } = {}): string => {
+  const fields: BundleFields = {
+    gateways: [['192.0.2.1', '2001:db8::1']], user: 'alice', device: 'laptop', kdf: { salt: SALT, N: 1 << 14, r: 8, p: 1 }, sequence: SEQ,
+    services: o.services ?? { ssh: 1, db: 2 }, issuedAtMs: ISSUED,
+  };
+  return encodeBundle({ ...fields, check: o.check ?? bundleCheck(key, fields) });
+};
 
 const profileFile = (name: string): string => join(home, '.config', 'tumbler', 'profiles', `${name}.json`);
 
-before(() => {
+before(async () => {
+  key = await deriveDeviceKey(PASSWORD, { salt: SALT, N: 1 << 14, r: 8, p: 1 });
   home = mkdtempSync(join(tmpdir(), 'tumbler-cli-'));
   env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), TUMBLER_HELPER: join(home, 'no-helper') };
   writeFileSync(join(home, 'password'), `${PASSWORD}\n`, { mode: 0o600 });
@@ -63,10 +70,10 @@ describe('tumbler CLI', () => {
     assert.equal(st.mode & 0o777, 0o600);
     assert.equal(statSync(join(home, '.config', 'tumbler', 'profiles')).mode & 0o777, 0o700);
     const p = JSON.parse(readFileSync(profileFile('work'), 'utf8')) as Record<string, unknown>;
-    const key = await deriveDeviceKey(PASSWORD, { salt: SALT, N: 1 << 14, r: 8, p: 1 });
     assert.equal(p.key, key.toString('base64'));
     assert.deepEqual(p.sequence, { ports: SEQ.ports, tags: SEQ.tags });
-    assert.deepEqual(p.server, { address: '192.0.2.1', family: 4 });
+    assert.deepEqual(p.gateways, [['192.0.2.1', '2001:db8::1']]);
+    assert.equal(p.v, 2);
     assert.ok(!r.stdout.includes(key.toString('base64')) && !r.stdout.includes(PASSWORD));
   });
 
@@ -77,12 +84,34 @@ describe('tumbler CLI', () => {
     assert.equal('key' in p, false);
   });
 
-  test('enroll over an existing profile: exit 2 without --force, 0 with it', async () => {
+  test('enroll over an existing profile: exit 3 without --force, 0 with it', async () => {
     const again = await cli(['enroll', join(home, 'bundle.txt'), '--name', 'work', '--password-file', join(home, 'password')]);
-    assert.equal(again.code, 2);
+    assert.equal(again.code, 3);
     assert.match(again.stderr, /^tumbler: .*\(PROFILE_EXISTS\)\n$/);
     const forced = await cli(['enroll', join(home, 'bundle.txt'), '--name', 'work', '--password-file', join(home, 'password'), '--force']);
     assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  test('a mistyped password (or a bundle the admin did not make) exits 8 at enroll, and writes nothing', async () => {
+    writeFileSync(join(home, 'typo'), `${PASSWORD.replace('horse', 'hose')}\n`, { mode: 0o600 });
+    const r = await cli(['enroll', join(home, 'bundle.txt'), '--name', 'typo', '--password-file', join(home, 'typo')]);
+    assert.equal(r.code, 8, r.stderr);
+    assert.match(r.stderr, /^tumbler: .*\(PASSWORD_WRONG\)\n$/);
+    const right = JSON.parse(Buffer.from(bundle().split('.')[1]!, 'base64url').toString()) as { check: string };
+    const swapped = await cli(['enroll', bundle({ check: right.check === 'fff' ? 'ffe' : 'fff' }), '--name', 'swapped', '--password-file', join(home, 'password')]);
+    assert.equal(swapped.code, 8);
+    assert.throws(() => statSync(profileFile('typo')));
+  });
+
+  test('a password file others can read exits 2; a format-1 bundle exits 3 with its own code', async () => {
+    writeFileSync(join(home, 'open-pw'), `${PASSWORD}\n`, { mode: 0o600 });
+    chmodSync(join(home, 'open-pw'), 0o644);
+    const r = await cli(['enroll', join(home, 'bundle.txt'), '--name', 'x', '--password-file', join(home, 'open-pw')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\(PASSWORD_FILE_MODE\)/);
+    const old = await cli(['enroll', `tumbler1.${Buffer.from('{}').toString('base64url')}.00000000`, '--password-file', join(home, 'password')]);
+    assert.equal(old.code, 3);
+    assert.match(old.stderr, /\(BUNDLE_VERSION\)/);
   });
 
   test('bad bundles exit 3: altered checksum, missing file', async () => {
@@ -96,7 +125,7 @@ describe('tumbler CLI', () => {
   });
 
   test('a weak password exits 2', async () => {
-    writeFileSync(join(home, 'weak'), 'short\n');
+    writeFileSync(join(home, 'weak'), 'short\n', { mode: 0o600 });
     const r = await cli(['enroll', join(home, 'bundle.txt'), '--name', 'weak', '--password-file', join(home, 'weak')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /\(KDF_WEAK_PASSWORD\)/);
@@ -111,7 +140,6 @@ describe('tumbler CLI', () => {
   });
 
   test('a profile readable by others exits 3', async () => {
-    const { chmodSync } = await import('node:fs');
     chmodSync(profileFile('work'), 0o644);
     try {
       const r = await cli(['status', 'work']);
@@ -146,7 +174,7 @@ describe('tumbler CLI', () => {
       const r = await cli(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /Exit codes:/);
-      for (const c of ['0', '2', '3', '4', '5', '6', '7']) assert.match(r.stdout, new RegExp(`^  ${c}  `, 'm'));
+      for (let c = 0; c <= 10; c++) assert.match(r.stdout, new RegExp(`^ +${c}  \\S`, 'm'));
     }
   });
 

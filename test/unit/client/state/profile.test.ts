@@ -1,17 +1,19 @@
 /**
  * Profiles: paths (XDG_CONFIG_HOME, injected base), round trip with modes 0600/0700, listing,
- * and the error codes of loadProfile: PROFILE_NOT_FOUND, PROFILE_CORRUPT, PROFILE_VERSION,
- * PROFILE_PERMISSIONS; saveProfile refuses invalid profiles.
+ * format 1 read and upgraded, and the error codes of loadProfile: PROFILE_NOT_FOUND,
+ * PROFILE_CORRUPT, PROFILE_VERSION, PROFILE_PERMISSIONS (modes, symlinks, another owner);
+ * saveProfile refuses invalid profiles.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configDir, profilesDir } from '../../../../client/state/paths.js';
+import { configDir, ensurePrivateDir, profilesDir } from '../../../../client/state/paths.js';
 import { listProfiles, loadProfile, saveProfile } from '../../../../client/state/profile.js';
 import { isTumblerError } from '../../../../shared/errors.js';
-import { sampleProfile } from './fixtures/sample.js';
+import { sampleProfile, sampleProfileV1 } from './fixtures/sample.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tmb-profile-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -52,7 +54,7 @@ describe('profiles', () => {
 
   it('accepts a profile without key (keyOffDisk) and without optional fields', async () => {
     const dir = join(base, 'opt');
-    const { key: _k, observedAddress: _o, lastGrant: _g, ...rest } = sampleProfile('nokey');
+    const { key: _k, keyCheck: _c, device: _d, observed: _o, lastAnswered: _a, lastGrant: _g, lastSec: _s, lastProbeSec: _p, ...rest } = sampleProfile('nokey');
     await saveProfile(dir, rest);
     const p = await loadProfile(dir, 'nokey');
     assert.equal('key' in p, false);
@@ -86,9 +88,27 @@ describe('profiles', () => {
     await assert.rejects(loadProfile(dir, 'link'), code('PROFILE_PERMISSIONS'));
   });
 
+  it('a format-1 profile loads as format 2: its server is the one gateway, its observed address kept (local unknown)', async () => {
+    const dir = join(base, 'v1');
+    writeRaw(dir, 'old', JSON.stringify(sampleProfileV1('old')));
+    const p = await loadProfile(dir, 'old');
+    assert.deepEqual(p, {
+      v: 2, name: 'old', user: 'alice', gateways: [['192.0.2.10']], key: sampleProfileV1().key, kdf: sampleProfileV1().kdf,
+      sequence: sampleProfileV1().sequence, services: { ssh: 1, db: 2 }, clockOffsetMs: -1200,
+      observed: { 4: { address: '198.51.100.7' } }, lastGrant: { port: 40123, service: 'ssh', expiresAt: 1_700_000_000, server: '192.0.2.10' },
+      updatedAt: 1_700_000_000_000,
+    });
+    await saveProfile(dir, p);
+    assert.equal((JSON.parse(readFileSync(join(dir, 'old.json'), 'utf8')) as { v: number }).v, 2);
+    for (const bad of [{ deviceId: -1 }, { server: { address: '2001:db8::1', family: 4 } }, { extra: 1 }]) {
+      writeRaw(dir, 'bad', JSON.stringify({ ...sampleProfileV1('bad'), ...bad }));
+      await assert.rejects(loadProfile(dir, 'bad'), code('PROFILE_CORRUPT'), JSON.stringify(bad));
+    }
+  });
+
   it('PROFILE_VERSION for another schema version', async () => {
     const dir = join(base, 'ver');
-    writeRaw(dir, 'p', JSON.stringify({ ...sampleProfile('p'), v: 2 }));
+    writeRaw(dir, 'p', JSON.stringify({ ...sampleProfile('p'), v: 3 }));
     await assert.rejects(loadProfile(dir, 'p'), code('PROFILE_VERSION'));
     writeRaw(dir, 'q', JSON.stringify({ v: 0, anything: true }));
     await assert.rejects(loadProfile(dir, 'q'), code('PROFILE_VERSION'));
@@ -98,17 +118,27 @@ describe('profiles', () => {
     const dir = join(base, 'corrupt');
     const good = sampleProfile('p') as unknown as Record<string, unknown>;
     const cases: Record<string, string> = {
-      'not JSON': '{"v":1,',
+      'not JSON': '{"v":2,',
       'empty file': '',
       'array': '[]',
       'no version': JSON.stringify({ ...good, v: undefined }),
-      'version as string': JSON.stringify({ ...good, v: '1' }),
+      'version as string': JSON.stringify({ ...good, v: '2' }),
       'unknown field': JSON.stringify({ ...good, extra: 1 }),
       'missing user': JSON.stringify({ ...good, user: undefined }),
       'name differs from file': JSON.stringify({ ...good, name: 'other' }),
-      'server not IP': JSON.stringify({ ...good, server: { address: 'example.com', family: 4 } }),
-      'family mismatch': JSON.stringify({ ...good, server: { address: '2001:db8::1', family: 4 } }),
-      'deviceId negative': JSON.stringify({ ...good, deviceId: -1 }),
+      'gateway not IP': JSON.stringify({ ...good, gateways: [['example.com']] }),
+      'gateway not canonical': JSON.stringify({ ...good, gateways: [['2001:DB8::1']] }),
+      'no gateway': JSON.stringify({ ...good, gateways: [] }),
+      'empty gateway': JSON.stringify({ ...good, gateways: [[]] }),
+      'gateway twice': JSON.stringify({ ...good, gateways: [['192.0.2.1'], ['192.0.2.1']] }),
+      'lastAnswered not a gateway': JSON.stringify({ ...good, lastAnswered: '192.0.2.99' }),
+      'observed family mismatch': JSON.stringify({ ...good, observed: { 4: { address: '2001:db8::7' } } }),
+      'observed unknown family': JSON.stringify({ ...good, observed: { 5: { address: '192.0.2.7' } } }),
+      'observed local bad': JSON.stringify({ ...good, observed: { 4: { address: '192.0.2.7', local: 'here' } } }),
+      'device name bad': JSON.stringify({ ...good, device: 'Laptop' }),
+      'key check bad': JSON.stringify({ ...good, keyCheck: 'xyz' }),
+      'lastSec negative': JSON.stringify({ ...good, lastSec: -1 }),
+      'deviceId (format 1 field)': JSON.stringify({ ...good, deviceId: 1 }),
       'key wrong length': JSON.stringify({ ...good, key: Buffer.alloc(8).toString('base64') }),
       'key not base64': JSON.stringify({ ...good, key: '!!!!' }),
       'salt wrong length': JSON.stringify({ ...good, kdf: { ...sampleProfile().kdf, salt: 'AAAA' } }),
@@ -120,16 +150,16 @@ describe('profiles', () => {
       'service id 0': JSON.stringify({ ...good, services: { ssh: 0 } }),
       'services array': JSON.stringify({ ...good, services: [1] }),
       'clock offset fractional': JSON.stringify({ ...good, clockOffsetMs: 1.5 }),
-      'observed address bad': JSON.stringify({ ...good, observedAddress: 'nowhere' }),
-      'grant port 0': JSON.stringify({ ...good, lastGrant: { port: 0, service: 'ssh', expiresAt: 1 } }),
-      'grant extra field': JSON.stringify({ ...good, lastGrant: { port: 1, service: 'ssh', expiresAt: 1, x: 1 } }),
+      'grant port 0': JSON.stringify({ ...good, lastGrant: { port: 0, service: 'ssh', expiresAt: 1, server: '192.0.2.10' } }),
+      'grant extra field': JSON.stringify({ ...good, lastGrant: { port: 1, service: 'ssh', expiresAt: 1, server: '192.0.2.10', x: 1 } }),
+      'grant without server': JSON.stringify({ ...good, lastGrant: { port: 1, service: 'ssh', expiresAt: 1 } }),
       'updatedAt missing': JSON.stringify({ ...good, updatedAt: undefined }),
     };
     for (const [name, text] of Object.entries(cases)) {
       writeRaw(dir, 'p', text);
       await assert.rejects(loadProfile(dir, 'p'), code('PROFILE_CORRUPT'), name);
     }
-    writeRaw(dir, 'p', `{"v":1,"pad":"${'x'.repeat(70_000)}"}`);
+    writeRaw(dir, 'p', `{"v":2,"pad":"${'x'.repeat(70_000)}"}`);
     await assert.rejects(loadProfile(dir, 'p'), code('PROFILE_CORRUPT'), 'oversize');
   });
 
@@ -137,7 +167,32 @@ describe('profiles', () => {
     const dir = join(base, 'inv');
     await saveProfile(dir, sampleProfile('p'));
     const before = readFileSync(join(dir, 'p.json'), 'utf8');
-    await assert.rejects(saveProfile(dir, { ...sampleProfile('p'), deviceId: 1.5 }), code('PROFILE_INVALID'));
+    await assert.rejects(saveProfile(dir, { ...sampleProfile('p'), clockOffsetMs: 1.5 }), code('PROFILE_INVALID'));
     assert.equal(readFileSync(join(dir, 'p.json'), 'utf8'), before);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+const uidOf = (user: string): number => Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
+
+describe('profiles of another user', { skip: !isRoot && 'needs root (files owned by another account)' }, () => {
+  it('ensurePrivateDir refuses a directory owned by another uid, and leaves it as it was', async () => {
+    const dir = join(base, 'theirs');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const other = uidOf('tmbuser');
+    chownSync(dir, other, other);
+    await assert.rejects(ensurePrivateDir(dir), code('PROFILE_PERMISSIONS'));
+    await assert.rejects(saveProfile(dir, sampleProfile('x')), code('PROFILE_PERMISSIONS'));
+    assert.equal(statSync(dir).mode & 0o777, 0o755);
+    await ensurePrivateDir(dir, other); // its owner may use it
+  });
+
+  it('loadProfile refuses a profile file owned by another uid', async () => {
+    const dir = join(base, 'owned');
+    await saveProfile(dir, sampleProfile('p'));
+    const other = uidOf('tmbuser');
+    chownSync(join(dir, 'p.json'), other, other);
+    await assert.rejects(loadProfile(dir, 'p'), code('PROFILE_PERMISSIONS'));
   });
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleServices, resolveServer, resolveServices } from '../../../../server/admin/enroll.js';
+import { bundleServices, fleetGateways, resolveGateways, resolveServices } from '../../../../server/admin/enroll.js';
 import { testConfig } from './config.fixture.js';
 
 const cfg = testConfig();
@@ -12,11 +12,15 @@ test('services: default every configured one; a list must name configured servic
   assert.throws(() => resolveServices(cfg, ' , '), { code: 'USAGE' });
 });
 
-test('server: the first configured address by default, else one of them', () => {
-  assert.equal(resolveServer(cfg), '192.0.2.1');
-  assert.equal(resolveServer(cfg, '2001:db8::1'), '2001:db8::1');
-  assert.throws(() => resolveServer(cfg, '198.51.100.1'), { code: 'ADMIN_BAD_ADDRESS' });
-  assert.throws(() => resolveServer(cfg, 'example.org'), { code: 'ADMIN_BAD_ADDRESS' });
+test('gateways: the fleet\'s when configured, else this server\'s addresses as one gateway; --server picks one address', () => {
+  assert.deepEqual(fleetGateways(cfg), [['192.0.2.1', '2001:db8::1']]);
+  assert.deepEqual(resolveGateways(cfg), [['192.0.2.1', '2001:db8::1']]);
+  assert.deepEqual(resolveGateways(cfg, '2001:db8::1'), [['2001:db8::1']]);
+  assert.throws(() => resolveGateways(cfg, '198.51.100.1'), { code: 'ADMIN_BAD_ADDRESS' });
+  assert.throws(() => resolveGateways(cfg, 'example.org'), { code: 'ADMIN_BAD_ADDRESS' });
+  const fleet = { ...cfg, fleet: { gateway: 'gw-a', gateways: [['192.0.2.1', '2001:db8::1'], ['198.51.100.1']] } };
+  assert.deepEqual(fleetGateways(fleet), fleet.fleet.gateways);
+  assert.deepEqual(resolveGateways(fleet, '198.51.100.1'), [['198.51.100.1']]);
 });
 
 test('bundle services map names to the configured ids, dropping services no longer configured', () => {

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { obtainPassword, promptHidden, readPasswordFile, type PromptIo, type RawInput } from '../../../../server/admin/password.js';
+import { ADMIN_PASSWORD_CODES, obtainPassword, type PromptIo, type RawInput } from '../../../../server/admin/password.js';
+import { PASSPHRASE_SYMBOLS } from '../../../../server/admin/passphrase.js';
+import { promptHidden, readPasswordFile } from '../../../../shared/password.js';
 
 /** A fake terminal: records raw-mode changes and everything written; typed input is fed by the test. */
 class FakeTty extends EventEmitter implements RawInput {
@@ -21,12 +23,12 @@ function io(tty: FakeTty): PromptIo & { written: string[] } {
   return { input: tty, output: { write: (s: string) => written.push(s) }, written };
 }
 
-test('the prompt reads with echo off, handles backspace and Ctrl-U, restores the terminal, echoes nothing typed', async () => {
+test('the prompt reads with echo off, handles backspace, Ctrl-U and arrow keys, restores the terminal, echoes nothing typed', async () => {
   const tty = new FakeTty();
   const t = io(tty);
-  const p = promptHidden('pw: ', t);
+  const p = promptHidden('pw: ', t, ADMIN_PASSWORD_CODES);
   tty.emit('data', Buffer.from('xx\u0015correct horsX'));
-  tty.emit('data', Buffer.from('\u007fe battery\r'));
+  tty.emit('data', Buffer.from('\u007fe\u001b[D\u001bOA battery\r'));
   assert.equal(await p, 'correct horse battery');
   assert.deepEqual(tty.rawHistory, [true, false]);
   assert.ok(!t.written.join('').includes('horse'));
@@ -34,16 +36,16 @@ test('the prompt reads with echo off, handles backspace and Ctrl-U, restores the
 
 test('Ctrl-C aborts the prompt and still restores the terminal', async () => {
   const tty = new FakeTty();
-  const p = promptHidden('pw: ', io(tty));
+  const p = promptHidden('pw: ', io(tty), ADMIN_PASSWORD_CODES);
   tty.emit('data', 'abc\u0003');
   await assert.rejects(p, { code: 'ADMIN_INTERRUPTED' });
   assert.equal(tty.isRaw, false);
 });
 
-test('on a terminal the password is asked twice; a mismatch or a short one is refused', async () => {
+test('--ask-password: asked twice on the terminal; a mismatch or a short one is refused', async () => {
   const ask = async (a: string, b: string): Promise<string> => {
     const tty = new FakeTty();
-    const p = obtainPassword({}, io(tty));
+    const p = obtainPassword({ askPassword: true }, io(tty));
     tty.emit('data', a + '\r');
     await new Promise((r) => setImmediate(r));
     tty.emit('data', b + '\r');
@@ -52,32 +54,42 @@ test('on a terminal the password is asked twice; a mismatch or a short one is re
   assert.equal(await ask('a long enough password', 'a long enough password'), 'a long enough password');
   await assert.rejects(ask('a long enough password', 'a long enough passw0rd'), { code: 'ADMIN_PASSWORD_MISMATCH' });
   const tty = new FakeTty();
-  const short = obtainPassword({}, io(tty));
+  const short = obtainPassword({ askPassword: true }, io(tty));
   tty.emit('data', 'short\r');
   await assert.rejects(short, { code: 'KDF_WEAK_PASSWORD' });
+  const noTty = new FakeTty();
+  noTty.isTTY = false;
+  await assert.rejects(obtainPassword({ askPassword: true }, io(noTty)), { code: 'ADMIN_NO_PASSWORD' });
 });
 
-test('without a terminal, a password file or --generate is required; not both', async () => {
+test('by default (and with --generate) the password is generated: 120 bits, shown by the caller; sources are exclusive', async () => {
   const tty = new FakeTty();
   tty.isTTY = false;
-  await assert.rejects(obtainPassword({}, io(tty)), { code: 'ADMIN_NO_PASSWORD' });
+  for (const o of [{}, { generate: true }]) {
+    const g = await obtainPassword(o, io(tty));
+    assert.equal(g.generated, true);
+    assert.equal(g.password.replace(/-/g, '').length, PASSPHRASE_SYMBOLS);
+  }
   await assert.rejects(obtainPassword({ generate: true, passwordFile: '/x' }, io(tty)), { code: 'USAGE' });
-  const g = await obtainPassword({ generate: true }, io(tty));
-  assert.equal(g.generated, true);
-  assert.ok(g.password.length >= 24);
+  await assert.rejects(obtainPassword({ askPassword: true, passwordFile: '/x' }, io(tty)), { code: 'USAGE' });
 });
 
-test('password files: one line, trailing newline dropped; empty, multi-line, missing or oversize refused', () => {
+test('password files: one line, trailing newline dropped; empty, multi-line, missing, oversize or group/world-readable refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tmb-admin-pw-'));
   try {
-    const f = (name: string, text: string | Buffer): string => { const p = join(dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };
-    assert.equal(readPasswordFile(f('a', 'correct horse battery\n')), 'correct horse battery');
-    assert.equal(readPasswordFile(f('b', 'correct horse battery\r\n')), 'correct horse battery');
-    assert.throws(() => readPasswordFile(f('c', '\n')), { code: 'ADMIN_PASSWORD_FILE' });
-    assert.throws(() => readPasswordFile(f('d', 'one\ntwo\n')), { code: 'ADMIN_PASSWORD_FILE' });
-    assert.throws(() => readPasswordFile(f('e', Buffer.alloc(5000, 0x61))), { code: 'ADMIN_PASSWORD_FILE' });
-    assert.throws(() => readPasswordFile(join(dir, 'missing')), { code: 'ADMIN_PASSWORD_FILE' });
-    assert.throws(() => readPasswordFile(dir), { code: 'ADMIN_PASSWORD_FILE' });
+    const f = (name: string, text: string | Buffer, mode = 0o600): string => { const p = join(dir, name); writeFileSync(p, text); chmodSync(p, mode); return p; };
+    const read = (p: string): Promise<string> => readPasswordFile(p, ADMIN_PASSWORD_CODES);
+    assert.equal(await read(f('a', 'correct horse battery\n')), 'correct horse battery');
+    assert.equal(await read(f('b', 'correct horse battery\r\n')), 'correct horse battery');
+    assert.equal((await obtainPassword({ passwordFile: f('a2', 'correct horse battery\n') })).generated, false);
+    await assert.rejects(read(f('c', '\n')), { code: 'ADMIN_NO_PASSWORD' });
+    await assert.rejects(read(f('d', 'one\ntwo\n')), { code: 'ADMIN_PASSWORD_FILE' });
+    await assert.rejects(read(f('e', Buffer.alloc(5000, 0x61))), { code: 'ADMIN_PASSWORD_FILE' });
+    await assert.rejects(read(join(dir, 'missing')), { code: 'ADMIN_PASSWORD_FILE' });
+    await assert.rejects(read(dir), { code: 'ADMIN_PASSWORD_FILE' });
+    await assert.rejects(read(f('g', 'correct horse battery\n', 0o640)), { code: 'ADMIN_PASSWORD_FILE_MODE' });
+    await assert.rejects(read(f('h', 'correct horse battery\n', 0o604)), { code: 'ADMIN_PASSWORD_FILE_MODE' });
+    await assert.rejects(obtainPassword({ passwordFile: f('w', 'short\n') }), { code: 'KDF_WEAK_PASSWORD' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTumblerError } from '../../../../shared/errors.js';
-import { encodeKnock, knockKeys, reconstructTimestamp, verifyKnock, type Knock, type KnockPacket } from '../../../../shared/protocol/knock.js';
+import { encodeKnock, encodeProbe, isProbe, knockKeys, reconstructTimestamp, verifyKnock, type Knock, type KnockPacket } from '../../../../shared/protocol/knock.js';
+import { PROBE_WINDOW_SEC } from '../../../../shared/protocol/constants.js';
 import type { Sequence } from '../../../../shared/protocol/sequence.js';
 
 const keys = knockKeys(Buffer.alloc(16, 7));
@@ -73,7 +74,52 @@ test('nothing is constant across knocks: two knocks with new sequences share no 
 test('bad inputs to encode give typed errors', () => {
   assert.equal(code(() => encodeKnock({ keys, sequence, serviceId: 0, nowSec: now, boundAddress: addr })), 'KNOCK_BAD_SERVICE');
   assert.equal(code(() => encodeKnock({ keys, sequence, serviceId: 64, nowSec: now, boundAddress: addr })), 'KNOCK_BAD_SERVICE');
-  assert.equal(code(() => encodeKnock({ keys, sequence, serviceId: 1, flags: 1, nowSec: now, boundAddress: addr })), 'KNOCK_BAD_FLAGS');
   assert.equal(code(() => encodeKnock({ keys, sequence, serviceId: 1, nowSec: now, boundAddress: { family: 4, bytes: Buffer.alloc(16) } })), 'KNOCK_BAD_ADDRESS');
   assert.equal(code(() => encodeKnock({ keys, sequence: { ports: [3, 2, 1], tags: [0, 0, 0] }, serviceId: 1, nowSec: now, boundAddress: addr })), 'SEQUENCE_INVALID');
+});
+
+const probe = encodeProbe({ keys, sequence, nowSec: now });
+
+test('a probe verifies from any source address: its MAC binds none', () => {
+  for (const observed of [addr, { family: 4 as const, bytes: Buffer.from([203, 0, 113, 200]) }, { family: 6 as const, bytes: Buffer.alloc(16, 1) }]) {
+    const d = verify(probe, { observed });
+    assert.deepEqual(d, { version: 1, flags: 1, serviceId: 0, timestamp: now });
+    assert.equal(isProbe(d), true);
+  }
+  assert.equal(isProbe(verify(knock)), false);
+});
+
+test('probe and knock of the same second differ in every ISN, and neither passes as the other', () => {
+  for (let i = 0; i < 3; i++) assert.notEqual(probe[i]!.isn, knock[i]!.isn);
+  // Flipping the flag bits in the ciphertext (bits 46..47 of S: packet 1, ISN bits 1..0) breaks the MAC.
+  for (const x of [1, 2, 3]) {
+    const p = probe.map((k) => ({ ...k }));
+    const k = knock.map((q) => ({ ...q }));
+    p[1]!.isn = (p[1]!.isn ^ x) >>> 0;
+    k[1]!.isn = (k[1]!.isn ^ x) >>> 0;
+    assert.equal(code(() => verify(p)), 'KNOCK_MAC');
+    assert.equal(code(() => verify(k)), 'KNOCK_MAC');
+  }
+});
+
+test('every one of the 144 bits of a probe flipped alone is rejected', () => {
+  for (let pkt = 0; pkt < 3; pkt++) {
+    for (let bit = 0; bit < 48; bit++) {
+      const p = probe.map((k) => ({ ...k }));
+      if (bit < 16) p[pkt]!.dstPort ^= 1 << bit;
+      else p[pkt]!.isn = (p[pkt]!.isn ^ (1 << (bit - 16))) >>> 0;
+      assert.notEqual(code(() => verify(p)), 'ACCEPTED', `packet ${pkt} bit ${bit}`);
+    }
+  }
+});
+
+test('a probe gets the wider probe window; a knock keeps the configured one', () => {
+  assert.equal(verify(probe, { nowSec: now + PROBE_WINDOW_SEC }).timestamp, now);
+  assert.equal(verify(probe, { nowSec: now - PROBE_WINDOW_SEC }).timestamp, now);
+  assert.equal(code(() => verify(probe, { nowSec: now + PROBE_WINDOW_SEC + 1 })), 'KNOCK_STALE');
+  assert.equal(code(() => verify(knock, { nowSec: now + 300 })), 'KNOCK_STALE');
+});
+
+test('another device key cannot verify a probe', () => {
+  assert.equal(code(() => verifyKnock({ keys: knockKeys(Buffer.alloc(16, 8)), sequence, packets: probe, observed: addr, nowSec: now, windowSec: 30 })), 'KNOCK_MAC');
 });

@@ -1,0 +1,2 @@
+/** The release version both commands print (`tumbler --version`, `tumblerd --version`); a test keeps it equal to package.json's. */
+export const VERSION = '0.1.0';
