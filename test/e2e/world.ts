@@ -126,7 +126,7 @@ export class World {
     this.writeConfig({});
   }
 
-  writeConfig(o: { window?: number; grace?: number; ttl?: number }): void {
+  writeConfig(o: { window?: number; grace?: number; ttl?: number; firewall?: 'nftables' | 'iptables' }): void {
     writeFileSync(this.configPath, `# written by test/e2e/world.ts
 [server]
 interfaces = ["eth0"]
@@ -134,7 +134,7 @@ addresses = ["${SERVER_ADDR}"]
 user = "${WORKER_USER}"
 database = "${this.dbPath}"
 log_format = "json"
-firewall = "nftables"
+firewall = "${o.firewall ?? 'nftables'}"
 
 [knock]
 ports = "${KNOCK_RANGE.first}-${KNOCK_RANGE.last}"
@@ -287,7 +287,12 @@ target = "${INTERNAL_ADDR}:22"
   }
 
   nft(args: string[]): RunResult {
-    return sh('ip', ['netns', 'exec', this.ns.srv, 'nft', ...args]);
+    return this.inServer(['nft', ...args]);
+  }
+
+  /** A command in the server's namespace, as root (another tool on the gateway: iptables, ipset...). */
+  inServer(argv: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns.srv, ...argv]);
   }
 
   /** PIDs of every descendant of `pid` (children first found, then theirs). */
