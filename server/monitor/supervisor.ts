@@ -24,7 +24,7 @@ import { GrantBook } from './grant-book.js';
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const STABLE_MS = 60_000;
 /** Requests handed to the Dispatcher at once (one nft transaction holds their opens). */
-const MAX_BATCH = 64;
+export const MAX_BATCH = 64;
 
 /** The descriptors the worker finds: the monitor channel and the config text. */
 export const WORKER_CHANNEL_FD = 3;

@@ -68,6 +68,9 @@ export class MonitorClient implements FirewallClient {
   private request(body: Record<string, unknown> & { op: RequestOp }): Promise<unknown> {
     if (PHASE_OF[body.op] !== this.phase) return Promise.reject(new TumblerError('IPC_ORDER', `${body.op} before the ${this.phase} phase is over`));
     if (this.pending.size >= MAX_OUTSTANDING) return Promise.reject(new TumblerError('IPC_BUSY', 'too many requests waiting for the monitor'));
+    // The phase moves on as the monitor's does: after hello, after the final reconcile frame.
+    if (body.op === 'hello') this.phase = 'reconcile';
+    if (body.op === 'reconcile' && body.final === true) this.phase = 'serve';
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     return new Promise((resolve, reject) => {
@@ -80,10 +83,8 @@ export class MonitorClient implements FirewallClient {
     });
   }
 
-  async hello(): Promise<unknown> {
-    const r = this.request({ op: 'hello', pid: process.pid });
-    this.phase = 'reconcile';
-    return r;
+  hello(): Promise<unknown> {
+    return this.request({ op: 'hello', pid: process.pid });
   }
 
   async open(g: GrantKey & { service: string; ttl: number }): Promise<void> {
@@ -100,10 +101,7 @@ export class MonitorClient implements FirewallClient {
     do {
       const part = keep.slice(i, i + MAX_KEEP);
       i += MAX_KEEP;
-      const final = i >= keep.length;
-      const answered = this.request({ op: 'reconcile', keep: part.map(({ family, address, port }) => ({ family, address, port })), final });
-      if (final) this.phase = 'serve';
-      await answered;
+      await this.request({ op: 'reconcile', keep: part.map(({ family, address, port }) => ({ family, address, port })), final: i >= keep.length });
     } while (i < keep.length);
   }
 }

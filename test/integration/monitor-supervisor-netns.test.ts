@@ -6,7 +6,9 @@
  * the firewall, the worker is killed and restarted. Well-formed but refused requests (loopback or
  * unspecified source, port outside the range, unknown service, TTL too long) are answered with
  * their code and do NOT kill the worker (issue 12 §3); its good request after them reaches the
- * kernel. Every worker gets, on fd 4, exactly the config text the monitor was given.
+ * kernel. Every worker gets, on fd 4, exactly the config text the monitor was given. And the
+ * worker's real MonitorClient against the real monitor: it keeps the phase order itself, its
+ * reconcile spans frames, refusals reject one request each, concurrent opens are all served.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,13 +41,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('monitor supervisor against a hostile worker (root, nftables in a namespace)', { skip: !isRoot && 'needs root' }, () => {
   let lab: NetnsLab;
+  let ns = '';
   let fw: FirewallBackend;
   let dir: string;
   const events: Array<{ event: string; code?: string; worker?: number }> = [];
 
   before(async () => {
     lab = new NetnsLab('sup');
-    const ns = lab.addNamespace('srv');
+    ns = lab.addNamespace('srv');
     fw = createFirewall(testConfig('nftables'), { table: 'tmbsup', commandPrefix: inNs(ns) });
     await fw.install();
     dir = mkdtempSync(join(tmpdir(), 'tumbler-sup-'));
@@ -97,5 +100,38 @@ describe('monitor supervisor against a hostile worker (root, nftables in a names
     assert.deepEqual((await fw.list()).map((g) => `${g.address}:${g.port}`), ['198.51.100.2:50100']);
     // The worker read the monitor's config text, byte for byte.
     assert.equal(readFileSync(`${answers}.config`, 'utf8'), CONFIG_TEXT);
+  });
+
+  test('the real MonitorClient: phases kept by the client, multi-frame reconcile, refusals per request, concurrent opens', async () => {
+    await fw.reconcile([]);
+    const out = join(dir, 'client-result');
+    const log = createLogger({ format: 'json', component: 'monitor', perSec: 1000, write: () => undefined });
+    const sup = new Supervisor({
+      config: testConfig('nftables'), configText: CONFIG_TEXT, firewall: fw, log, backoffMs: [20],
+      workerArgv: [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'tools', 'client-worker.ts'), out],
+    });
+    sup.start();
+    let result: Record<string, unknown> | null = null;
+    try {
+      const until = Date.now() + 30_000;
+      while (!result && Date.now() < until) {
+        try {
+          result = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+        } catch {
+          await sleep(50);
+        }
+      }
+    } finally {
+      await sup.stop();
+    }
+    assert.deepEqual(result, {
+      openBeforeHello: 'IPC_ORDER', closeBeforeReconcile: 'IPC_ORDER', helloAgain: 'IPC_ORDER',
+      open: 'OK', refused: 'MONITOR_PORT_RANGE', duplicate: 'MONITOR_DUPLICATE', concurrent: Array(20).fill('OK'), close: 'OK',
+    });
+    assert.deepEqual(sup.incidents, {});
+    assert.equal(sup.starts, 1);
+    assert.deepEqual(sup.counters.requests, { hello: 1, reconcile: 3, open: 23, close: 1 });
+    assert.equal((await fw.list()).filter((g) => g.port >= 50010 && g.port < 50030).length, 20);
+    void ns;
   });
 });
