@@ -35,6 +35,8 @@ export interface GuardTimings {
   readonly checkEveryNoEventsMs: number;
   /** Book sync period without element events (iptables: ipset deletions are not reported). */
   readonly syncEveryMs: number;
+  /** Least time between two syncs, however many grant deletions are reported. */
+  readonly syncGapMs: number;
   /** Least time between two checks, however many events arrive. */
   readonly checkGapMs: number;
   /** First pause after a repair before the next one; doubles while drift keeps coming back. */
@@ -48,6 +50,7 @@ export const GUARD_TIMINGS: GuardTimings = {
   checkEveryMs: 1_000,
   checkEveryNoEventsMs: 400,
   syncEveryMs: 5_000,
+  syncGapMs: 500,
   checkGapMs: 50,
   repairGapMs: 50,
   maxRepairGapMs: 1_000,
@@ -65,7 +68,7 @@ export interface GuardOptions {
   readonly log: Logger;
   /** Which backend the firewall is: nftables grants are watched through element deletion events. */
   readonly backend: 'nftables' | 'iptables';
-  /** Our nft table's name (for the events). */
+  /** Our nft table's name (the events about it). */
   readonly table: string;
   /** argv prefix of the event source (tests: `ip netns exec NS`). */
   readonly commandPrefix?: readonly string[];
@@ -99,7 +102,7 @@ export class FirewallGuard {
     this.now = o.now ?? Date.now;
     this.events = o.events === false ? null : new NftEventSource({
       commandPrefix: o.commandPrefix,
-      table: o.table,
+      watched: { backend: o.backend, table: o.table },
       onEvent: (kind) => this.schedule(kind === 'grant' ? 'sync' : 'check'),
       onStart: () => this.schedule('check'),
     });
@@ -149,7 +152,8 @@ export class FirewallGuard {
     if (this.stopped) return;
     this.want[what] = true;
     if (this.working || this.wake) return;
-    const delay = Math.max(0, this.notBefore - this.now());
+    const at = this.want.check ? this.notBefore : Math.max(this.notBefore, this.lastSyncAt + this.t.syncGapMs);
+    const delay = Math.max(0, at - this.now());
     this.wake = setTimeout(() => {
       this.wake = null;
       void this.work();

@@ -2,31 +2,40 @@
  * Deletions in the kernel's nftables ruleset as they happen, from a long-lived `nft monitor destroy`
  * child (the monitor's drift guard wakes on them; its periodic check is the backstop). nftables
  * reports every deletion, ours and other tools', in every table — also the iptables-nft tables —
- * but nothing about ipsets or iptables-legacy. The child is restarted with backoff when it exits;
+ * but nothing about ipsets or iptables-legacy. Only deletions where our state lives count. The child is restarted with backoff when it exits;
  * without an `nft` binary there are no events at all (`live` stays false). Lines are classified
  * without keeping them; an over-long line is dropped.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { TOOL_ENV } from './run.js';
 
-/** What a line of `nft monitor destroy` means for us: a piece of some ruleset went, one of our grants went, or nothing. */
+/** What a line of `nft monitor destroy` means for us: a piece of our state went, one of our grants went, or nothing. */
 export type EventKind = 'structure' | 'grant' | null;
+
+/** Where our state lives: our own inet table (nftables backend), or iptables-nft's ip/ip6 filter and nat tables. */
+export type Watched = { readonly backend: 'nftables' | 'iptables'; readonly table: string };
 
 const MAX_LINE = 64 * 1024;
 const RESTART_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 const STABLE_MS = 60_000;
 
-/** Classify one line for our table `inet <table>`. */
-export function classifyEvent(line: string, table: string): EventKind {
-  if (line.startsWith('delete element ')) return line.startsWith(`delete element inet ${table} `) ? 'grant' : null;
-  return /^delete (table|chain|rule|set|map|flowtable|counter|quota|limit|ct|synproxy|secmark) /.test(line) ? 'structure' : null;
+/** Classify one line ("delete <object> <family> <table> ..."); deletions elsewhere are nothing to us. */
+export function classifyEvent(line: string, w: Watched): EventKind {
+  const [verb, object, family, table] = line.split(' ', 4);
+  if (verb !== 'delete' || !object || !family || !table) return null;
+  const ours = w.backend === 'nftables'
+    ? family === 'inet' && table === w.table
+    : (family === 'ip' || family === 'ip6') && (table === 'filter' || table === 'nat');
+  if (!ours) return null;
+  if (object === 'element') return w.backend === 'nftables' ? 'grant' : null;
+  return /^(table|chain|rule|set|map)$/.test(object) ? 'structure' : null;
 }
 
 export interface EventSourceOptions {
   /** argv prefix (tests: `ip netns exec NS`). */
   readonly commandPrefix?: readonly string[];
-  /** Our nft table's name (inet family). */
-  readonly table: string;
+  /** What is ours. */
+  readonly watched: Watched;
   readonly onEvent: (kind: Exclude<EventKind, null>) => void;
   /** The child (re)started: events may have been missed meanwhile. */
   readonly onStart?: () => void;
@@ -63,7 +72,7 @@ export class NftEventSource {
       if (pending.length > MAX_LINE && !pending.includes('\n')) pending = ''; // one over-long line: dropped
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
-        const kind = classifyEvent(pending.slice(0, nl), this.o.table);
+        const kind = classifyEvent(pending.slice(0, nl), this.o.watched);
         pending = pending.slice(nl + 1);
         if (kind) this.o.onEvent(kind);
       }

@@ -107,14 +107,24 @@ test('iptables layout: chains, rules, jumps and sets; counters do not matter', (
   assert.deepEqual(compareLayouts(base, layout(SAVE, 'tumbler-2-4\n')), [{ kind: 'ipset', name: 'tumbler-1-4' }]);
 });
 
-test('nft monitor lines: our grants, any structure, nothing else', () => {
-  assert.equal(classifyEvent('delete element inet tumbler grants4 { 198.51.100.7 . 50001 timeout 30s expires 29s : 192.0.2.1 . 22 }', 'tumbler'), 'grant');
-  assert.equal(classifyEvent('delete element inet other s { 1.2.3.4 }', 'tumbler'), null);
-  assert.equal(classifyEvent('delete element inet tumblerx grants4 { 198.51.100.7 . 50001 }', 'tumbler'), null);
-  for (const line of ['delete table inet tumbler', 'delete chain inet tumbler input', 'delete rule inet tumbler input handle 5', 'delete set inet tumbler grants4', 'delete rule ip filter INPUT handle 4', 'delete chain ip nat TUMBLER-PRE']) {
-    assert.equal(classifyEvent(line, 'tumbler'), 'structure', line);
+test('nft monitor lines: what concerns our state, and nothing else', () => {
+  const nft = { backend: 'nftables' as const, table: 'tumbler' };
+  const ipt = { backend: 'iptables' as const, table: 'tumbler' };
+  assert.equal(classifyEvent('delete element inet tumbler grants4 { 198.51.100.7 . 50001 timeout 30s expires 29s : 192.0.2.1 . 22 }', nft), 'grant');
+  assert.equal(classifyEvent('delete element inet other s { 1.2.3.4 }', nft), null);
+  assert.equal(classifyEvent('delete element inet tumblerx grants4 { 198.51.100.7 . 50001 }', nft), null);
+  for (const line of ['delete table inet tumbler', 'delete chain inet tumbler input', 'delete rule inet tumbler input handle 5', 'delete set inet tumbler grants4']) {
+    assert.equal(classifyEvent(line, nft), 'structure', line);
+    assert.equal(classifyEvent(line, ipt), null, line);
   }
-  for (const line of ['add table inet tumbler', '# new generation 3 by process 18824 (nft)', '', 'delete']) assert.equal(classifyEvent(line, 'tumbler'), null, line);
+  for (const line of ['delete rule ip filter INPUT handle 4', 'delete chain ip nat TUMBLER-PRE', 'delete table ip6 filter']) {
+    assert.equal(classifyEvent(line, ipt), 'structure', line);
+    assert.equal(classifyEvent(line, nft), null, line);
+  }
+  for (const line of ['delete table inet docker', 'delete rule ip mangle PREROUTING handle 3', 'add table inet tumbler', '# new generation 3 by process 18824 (nft)', '', 'delete']) {
+    assert.equal(classifyEvent(line, nft), null, line);
+    assert.equal(classifyEvent(line, ipt), null, line);
+  }
 });
 
 test('the shape install() writes: a layout read after it must have every piece and every rule', () => {
