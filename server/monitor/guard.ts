@@ -130,7 +130,10 @@ export class FirewallGuard {
     return this.events?.pid;
   }
 
-  /** Check now and repair if needed; resolves when no check or repair is left to do. */
+  /**
+   * Check now and repair if needed; resolves once that check (and its repair) is done — also while
+   * another tool keeps deleting, so a caller never waits for more than one round.
+   */
   restoreNow(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
@@ -166,7 +169,10 @@ export class FirewallGuard {
     try {
       if (this.want.check) {
         this.want.check = false;
+        const waiting = this.waiters;
+        this.waiters = [];
         await this.checkAndRepair();
+        for (const w of waiting) w();
       } else if (this.want.sync) {
         this.want.sync = false;
         await this.sync();
@@ -174,7 +180,6 @@ export class FirewallGuard {
     } finally {
       this.working = false;
       if (this.want.check || this.want.sync) this.schedule(this.want.check ? 'check' : 'sync');
-      else this.release();
     }
   }
 

@@ -130,10 +130,15 @@ describe('drift guard, nftables (root, network namespaces)', { skip: !isRoot && 
     const lines = r.logged.filter((l) => l.event === 'firewall.drift').length;
     const until = Date.now() + 3_000;
     let deletions = 0;
+    let restoredAt = 0;
+    // What an open that found our table gone waits for: one round, not the end of the fight.
+    const waiting = r.guard.restoreNow().then(() => { restoredAt = Date.now(); });
     for (let i = 0; i < 200 && Date.now() < until; i++) {
       if (t.lab.run(t.srv, ['nft', 'delete', 'table', 'inet', TABLE]).code === 0) deletions++;
       await new Promise((res) => setTimeout(res, 20));
     }
+    await waiting;
+    assert.ok(restoredAt > 0 && restoredAt < until, 'restoreNow waited for the tool to stop');
     const done = r.counters.repairs + r.counters.repairFailures - repairs;
     tc.diagnostic(`${deletions} deletions in 3 s, ${done} repairs tried`);
     assert.ok(deletions >= 2, 'the table was never back to delete');
