@@ -87,6 +87,7 @@ export class FirewallGuard {
   private want = { check: false, sync: false };
   private working = false;
   private wake: NodeJS.Timeout | null = null;
+  private wakeAt = 0;
   private ticker: NodeJS.Timeout | null = null;
   private stopped = false;
   /** No check before this time (gaps and repair back-off). */
@@ -154,13 +155,16 @@ export class FirewallGuard {
   private schedule(what: 'check' | 'sync'): void {
     if (this.stopped) return;
     this.want[what] = true;
-    if (this.working || this.wake) return;
+    if (this.working) return; // work() schedules what is left when it is done
     const at = this.want.check ? this.notBefore : Math.max(this.notBefore, this.lastSyncAt + this.t.syncGapMs);
-    const delay = Math.max(0, at - this.now());
+    if (this.wake && this.wakeAt <= at) return;
+    // Earlier than the wake-up set (a check wanted while a sync waits out its gap): move it.
+    if (this.wake) clearTimeout(this.wake);
+    this.wakeAt = at;
     this.wake = setTimeout(() => {
       this.wake = null;
       void this.work();
-    }, delay);
+    }, Math.max(0, at - this.now()));
   }
 
   private async work(): Promise<void> {

@@ -148,6 +148,23 @@ describe('drift guard, nftables (root, network namespaces)', { skip: !isRoot && 
     assert.equal((await t.lab.tcpProbe(t.atk, SERVER4, SSH_PORT)).status, 'timeout');
   });
 
+  test('a check is not held back by a sync waiting out its gap', async (tc) => {
+    await r.guard.stop();
+    const log = createLogger({ format: 'json', component: 'monitor', perSec: 10 });
+    r = { ...r, guard: new FirewallGuard({ firewall: r.fw, book: r.book, counters: r.counters, log, backend: 'nftables', table: TABLE, commandPrefix: inNs(t.srv), timings: { syncGapMs: 10_000 } }) };
+    r.guard.start();
+    const x: Grant = { family: 4, address: CLIENT4, port: 50030, service: 'ssh', ttlSec: 120 };
+    const y: Grant = { ...x, port: 50031 };
+    await openGrant(r, x);
+    await openGrant(r, y);
+    nft(`delete element inet ${TABLE} grants4 { ${CLIENT4} . ${x.port} }`);
+    assert.ok(await eventually(async () => !r.book.isLive(x, Date.now()), 5_000), 'first sync');
+    // The next sync must wait 10 s; the flush right after must not.
+    nft(`delete element inet ${TABLE} grants4 { ${CLIENT4} . ${y.port} }`);
+    await silentAgainWithin(tc, t, 'flush while a sync waits', () => nft('flush ruleset'));
+    assert.equal((await t.lab.tcpProbe(t.cli, SERVER4, g4.port)).status, 'connected');
+  });
+
   test('without events (no nft monitor) the periodic check alone restores within 1 s', async (tc) => {
     await r.guard.stop();
     r = { ...r, guard: new FirewallGuard({ firewall: r.fw, book: r.book, counters: r.counters, log: createLogger({ format: 'json', component: 'monitor', perSec: 10 }), backend: 'nftables', table: TABLE, commandPrefix: inNs(t.srv), events: false }) };
@@ -179,6 +196,7 @@ describe('drift guard, iptables (root, network namespaces)', { skip: !isRoot && 
     ['iptables -F (the jump from INPUT goes)', () => ipt('iptables', '-F', 'INPUT')],
     ['our input chain flushed', () => ipt('iptables', '-F', 'TMBGI-INPUT')],
     ['every chain flushed and deleted, every set destroyed', () => {
+      // Synchronous commands: the guard (in this process) sees them only once all have run.
       for (const tool of ['iptables', 'ip6tables']) for (const table of ['filter', 'nat']) { ipt(tool, '-t', table, '-F'); ipt(tool, '-t', table, '-X'); }
       ipt('ipset', 'destroy');
     }],
