@@ -97,6 +97,8 @@ export class FirewallGuard {
   private lastSyncAt = 0;
   private lastCheckAt = 0;
   private waiters: Array<() => void> = [];
+  /** The check, repair or sync under way (stop() waits for it). */
+  private current: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: GuardOptions) {
     this.t = { ...GUARD_TIMINGS, ...o.timings };
@@ -118,11 +120,13 @@ export class FirewallGuard {
     this.ticker.unref();
   }
 
+  /** Stop watching; resolves once a check or repair under way has finished (it repairs nothing more). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.wake) clearTimeout(this.wake);
     await this.events?.stop();
+    await this.current;
     this.release();
   }
 
@@ -167,8 +171,13 @@ export class FirewallGuard {
     }, Math.max(0, at - this.now()));
   }
 
-  private async work(): Promise<void> {
-    if (this.working || this.stopped) return;
+  private work(): Promise<void> {
+    if (this.working || this.stopped) return this.current;
+    this.current = this.workOnce();
+    return this.current;
+  }
+
+  private async workOnce(): Promise<void> {
     this.working = true;
     try {
       if (this.want.check) {
@@ -204,7 +213,7 @@ export class FirewallGuard {
       this.o.log.limited('error', 'firewall.check_failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });
       return;
     }
-    if (drift.length === 0) return;
+    if (drift.length === 0 || this.stopped) return;
     this.o.counters.firewallIntact = false;
     await this.repair(drift);
   }
