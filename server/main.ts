@@ -22,9 +22,11 @@ program.command('run')
   .option('--pid-file <file>', 'where to write the monitor pid (used by `tumblerd stop`)', '/run/tumbler/tumblerd.pid')
   .action(async (opts: { pidFile: string }) => {
     try {
-      const { loadConfig } = await import('./config/parse.js');
+      const { loadConfigSource } = await import('./config/parse.js');
       const { runDaemon } = await import('./monitor/run.js');
-      await runDaemon(loadConfig(program.opts().config as string), opts.pidFile);
+      // The worker gets this same text from the monitor: both run one config until the next `run`.
+      const { text, config } = loadConfigSource(program.opts().config as string);
+      await runDaemon(config, text, opts.pidFile);
     } catch (e) {
       fail(e);
     }

@@ -21,7 +21,13 @@ import type { TumblerConfig } from './types.js';
 
 /** Read and parse the config file at `file`. */
 export function loadConfig(file: string): TumblerConfig {
-  return parseConfig(readConfigText(file), file);
+  return loadConfigSource(file).config;
+}
+
+/** Read and parse the config file at `file`; also its text, for a process that must parse the very same config. */
+export function loadConfigSource(file: string): { readonly text: string; readonly config: TumblerConfig } {
+  const text = readConfigText(file);
+  return { text, config: parseConfig(text, file) };
 }
 
 /** Parse config text; `file` names it in messages (and, resolved, in the result). */

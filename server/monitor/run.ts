@@ -1,6 +1,7 @@
 /**
- * `tumblerd run`: the privileged monitor's start-up. Loads the config, prepares the state
- * directory for the worker's user, installs the firewall table, starts and supervises the worker.
+ * `tumblerd run`: the privileged monitor's start-up. Takes the config as parsed (and its text, to
+ * hand to the worker), prepares the state directory for the worker's user, installs and guards
+ * the firewall table, starts and supervises the worker.
  */
 import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,12 +9,13 @@ import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import { requireWorkerAccount } from '../account.js';
 import { createLogger } from '../log.js';
-import { createFirewall } from './firewall/backend.js';
-import { Supervisor } from './supervisor.js';
+import type { MonitorCounters } from './counters.js';
+import { startMonitor } from './start.js';
 
 export const DEFAULT_PID_FILE = '/run/tumbler/tumblerd.pid';
 
-export async function runDaemon(config: TumblerConfig, pidFile = DEFAULT_PID_FILE): Promise<void> {
+/** Start the daemon; resolves once it runs, with the monitor's counters (for a later status task). */
+export async function runDaemon(config: TumblerConfig, configText: string, pidFile = DEFAULT_PID_FILE): Promise<{ counters: MonitorCounters }> {
   // Unhandled, SIGUSR1 would open Node's inspector on 127.0.0.1 in a root process (any local user
   // could attach). Claim it at once; once the worker runs it gets the signal (it logs its counters).
   let forwardStats = (): void => undefined;
@@ -31,28 +33,28 @@ export async function runDaemon(config: TumblerConfig, pidFile = DEFAULT_PID_FIL
       throw new TumblerError('STORE_OPEN', `${config.file}: cannot create the database directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
-  const firewall = createFirewall(config);
-  await firewall.install();
-  log.log('info', 'monitor.started', { firewall: config.firewall, pid: process.pid });
+  // A worker that cannot start for a reason no restart fixes ends the daemon with exit 2 (systemd's
+  // RestartPreventExitStatus=2); the firewall table stays, so the protected ports stay closed.
+  let fatal = (): void => undefined;
+  const monitor = await startMonitor({ config, configText, log, worker: { onFatal: () => fatal() } });
+  log.log('info', 'monitor.started', { firewall: config.firewall, pid: process.pid, grants: monitor.book.size });
   mkdirSync(dirname(pidFile), { recursive: true, mode: 0o755 });
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
   const stop = async (signal: string, exitCode = 0): Promise<void> => {
     log.log(exitCode ? 'error' : 'info', 'monitor.stopping', { signal });
-    await supervisor.stop();
-    await firewall.dispose();
+    await monitor.stop();
     rmSync(pidFile, { force: true });
     process.exit(exitCode);
   };
-  // A worker that cannot start for a reason no restart fixes ends the daemon with exit 2 (systemd's
-  // RestartPreventExitStatus=2); the firewall table stays, so the protected ports stay closed.
-  const supervisor = new Supervisor({ config, firewall, log, onFatal: () => void stop('worker-config-error', 2) });
-  supervisor.start();
+  fatal = () => void stop('worker-config-error', 2);
+  monitor.supervisor.start();
   forwardStats = () => {
-    const pid = supervisor.workerPid;
+    const pid = monitor.supervisor.workerPid;
     try {
       if (pid) process.kill(pid, 'SIGUSR1');
     } catch { /* the worker is restarting */ }
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  return { counters: monitor.counters };
 }

@@ -1,27 +1,48 @@
 /**
- * The privileged monitor process: installs the firewall state, starts the unprivileged worker with
- * the monitor channel on fd 3, answers its requests through the Dispatcher, and on an incident
- * (malformed frame, out-of-policy request) kills it and restarts it with backoff. It imports nothing
- * that parses packets or touches SQLite.
+ * The privileged monitor's worker supervision: starts the unprivileged worker with the monitor
+ * channel on fd 3 and the exact config text the monitor parsed on fd 4 (so both always run one
+ * config, whatever happens to the file), answers its requests through the Dispatcher, and on an
+ * incident (verdict.ts) kills it with SIGKILL and restarts it with backoff. It imports nothing
+ * that parses packets or touches a database.
+ *
+ * Requests are answered strictly in order. Frames that arrive while earlier ones are still being
+ * served wait in an inbox and are handed to the Dispatcher together (consecutive opens then share
+ * one firewall transaction). More than MAX_OUTSTANDING unanswered requests is an incident.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
-import { encodeFrame, FrameDecoder } from '../../shared/ipc/index.js';
+import { encodeFrame, FrameDecoder, MAX_OUTSTANDING } from '../../shared/ipc/index.js';
 import { isTumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { FirewallBackend } from './firewall/backend.js';
-import { Dispatcher, Incident } from './dispatch.js';
+import { bump, createCounters, type MonitorCounters } from './counters.js';
+import { Dispatcher } from './dispatch.js';
+import type { FirewallBackend } from './firewall/types.js';
+import { GrantBook } from './grant-book.js';
 
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const STABLE_MS = 60_000;
+/** Requests handed to the Dispatcher at once (one nft transaction holds their opens). */
+export const MAX_BATCH = 64;
+
+/** The descriptors the worker finds: the monitor channel and the config text. */
+export const WORKER_CHANNEL_FD = 3;
+export const WORKER_CONFIG_FD = 4;
 
 export interface SupervisorOptions {
   readonly config: TumblerConfig;
+  /** The config file's text as the monitor read and parsed it; the worker parses this same text. */
+  readonly configText: string;
   readonly firewall: FirewallBackend;
   readonly log: Logger;
-  /** The worker's argv (default: this Node with server/worker/main and --config). Tests start a hostile worker here. */
+  /** The monitor's record of open grants (default: a new one). */
+  readonly book?: GrantBook;
+  /** The monitor's counters (default: new ones). */
+  readonly counters?: MonitorCounters;
+  /** Restores the firewall when an open finds our table gone (the drift guard's restoreNow). */
+  readonly restoreFirewall?: () => Promise<void>;
+  /** The worker's argv (default: this Node with server/worker/main). Tests start a hostile worker here. */
   readonly workerArgv?: readonly string[];
   /** Restart delays, in order; the last repeats (default 0.5 s up to 30 s). */
   readonly backoffMs?: readonly number[];
@@ -36,10 +57,8 @@ export class Supervisor {
   private child: ChildProcess | null = null;
   private restarts = 0;
   private stopping = false;
-  /** Incidents since start, by code (they outlive the worker that caused them). */
-  readonly incidents: Record<string, number> = {};
-  /** Workers started so far. */
-  starts = 0;
+  readonly counters: MonitorCounters;
+  readonly book: GrantBook;
   private readonly workerArgv: readonly string[];
   private readonly backoffMs: readonly number[];
 
@@ -47,8 +66,22 @@ export class Supervisor {
     const self = fileURLToPath(import.meta.url);
     const ext = self.endsWith('.ts') ? '.ts' : '.js';
     const entry = fileURLToPath(new URL(`../worker/main${ext}`, import.meta.url));
-    this.workerArgv = o.workerArgv ?? [process.execPath, ...process.execArgv, entry, '--config', o.config.file];
+    this.workerArgv = o.workerArgv ?? [
+      process.execPath, ...process.execArgv, entry, '--config', o.config.file, '--config-fd', String(WORKER_CONFIG_FD),
+    ];
     this.backoffMs = o.backoffMs ?? BACKOFF_MS;
+    this.counters = o.counters ?? createCounters();
+    this.book = o.book ?? new GrantBook();
+  }
+
+  /** Incidents since start, by code (they outlive the worker that caused them). */
+  get incidents(): Readonly<Record<string, number>> {
+    return this.counters.incidents;
+  }
+
+  /** Workers started so far. */
+  get starts(): number {
+    return this.counters.workerStarts;
   }
 
   get workerPid(): number | undefined {
@@ -58,43 +91,66 @@ export class Supervisor {
   start(): void {
     const { config, log } = this.o;
     const [cmd, ...args] = this.workerArgv;
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] });
     this.child = child;
-    this.starts++;
+    if (this.counters.workerStarts++ > 0) this.counters.workerRestarts++;
     const startedAt = Date.now();
-    const channel = child.stdio[3] as unknown as Readable & Writable;
-    const dispatcher = new Dispatcher(config, this.o.firewall);
+    // The config the monitor runs, handed over whole; the worker never reads the file itself.
+    const configPipe = child.stdio[WORKER_CONFIG_FD] as Writable;
+    configPipe.on('error', () => undefined); // a worker that exits before reading it: its exit says why
+    configPipe.end(this.o.configText);
+    const channel = child.stdio[WORKER_CHANNEL_FD] as unknown as Readable & Writable;
+    const dispatcher = new Dispatcher({
+      config, firewall: this.o.firewall, book: this.book, counters: this.counters,
+      ...(this.o.restoreFirewall && { restoreFirewall: this.o.restoreFirewall }),
+    });
     const decoder = new FrameDecoder();
     let dead = false;
     const incident = (code: string): void => {
       if (dead) return;
       dead = true;
-      this.incidents[code] = (this.incidents[code] ?? 0) + 1;
+      bump(this.counters.incidents, code);
       log.log('error', 'monitor.incident', { code, worker: child.pid, action: 'kill_and_restart' });
       child.kill('SIGKILL');
     };
-    // Requests are answered strictly in order: a slow firewall call delays the next answer,
-    // never reorders it.
-    let queue: Promise<void> = Promise.resolve();
+    // Frames wait here while earlier ones are served; `unanswered` counts them and those being served.
+    const inbox: unknown[] = [];
+    let unanswered = 0;
+    let serving = false;
+    const serve = async (): Promise<void> => {
+      if (serving) return;
+      serving = true;
+      try {
+        while (inbox.length > 0 && !dead) {
+          const batch = inbox.splice(0, MAX_BATCH);
+          const { answers, incident: broke } = await dispatcher.handleMany(batch);
+          if (dead) return;
+          for (const a of answers) channel.write(encodeFrame(a));
+          unanswered -= batch.length;
+          if (broke) {
+            incident(broke.code);
+            return;
+          }
+        }
+      } finally {
+        serving = false;
+      }
+    };
     channel.on('data', (chunk: Buffer) => {
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);
       } catch (e) {
-        incident(isTumblerError(e) ? e.code : 'IPC_BAD_FRAME');
+        incident(isTumblerError(e) ? e.code : 'IPC_BAD_JSON');
         return;
       }
-      for (const f of frames) {
-        queue = queue.then(async () => {
-          if (dead) return;
-          try {
-            const answer = await dispatcher.handle(f);
-            channel.write(encodeFrame(answer));
-          } catch (e) {
-            incident(e instanceof Incident || isTumblerError(e) ? (e as { code: string }).code : 'IPC_BAD_SHAPE');
-          }
-        });
+      unanswered += frames.length;
+      if (unanswered > MAX_OUTSTANDING) {
+        incident('IPC_FLOOD');
+        return;
       }
+      inbox.push(...frames);
+      void serve();
     });
     // A worker that hangs up in the middle of a frame broke the protocol too.
     channel.on('end', () => { if (decoder.buffered > 0) incident('IPC_TRUNCATED'); });

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { isTumblerError } from '../../shared/errors.js';
-import { loadConfig } from '../config/parse.js';
 import { createLogger } from '../log.js';
 import { openDatabase, migrate } from '../store/migrate.js';
 import { SqliteStore } from '../store/store.js';
@@ -15,7 +14,8 @@ import { knockFilter, openCapture, type CaptureHandle, type LinkType } from './c
 import { KnockService } from './knock-service.js';
 import { LIMITS } from './limits.js';
 import { MonitorClient } from './monitor-client.js';
-import { dropPrivileges } from './privileges.js';
+import { readInheritedConfig } from './inherited-config.js';
+import { dropPrivileges, hardenBeforeDrop } from './privileges.js';
 import { requireWorkerAccount } from '../account.js';
 import { exitCodeFor } from '../admin/exit.js';
 import { ReplySender } from './reply-sender.js';
@@ -30,13 +30,18 @@ let onStatsSignal = (): void => undefined;
 process.on('SIGUSR1', () => onStatsSignal());
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--config');
-  const configPath = i > 0 ? process.argv[i + 1] : undefined;
-  if (!configPath) {
-    process.stderr.write('tumblerd worker: --config FILE is required (started by `tumblerd run`)\n');
+  const arg = (name: string): string | undefined => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const configPath = arg('--config');
+  const configFd = Number(arg('--config-fd'));
+  if (!configPath || !Number.isInteger(configFd) || configFd < 3) {
+    process.stderr.write('tumblerd worker: --config FILE --config-fd N are required (started by `tumblerd run`)\n');
     process.exit(EXIT_CONFIG);
   }
-  const config = loadConfig(configPath);
+  // The monitor's own copy of the config, never the file: both run one config (inherited-config.ts).
+  const config = await readInheritedConfig(configFd, configPath);
   const log = createLogger({ format: config.logFormat, component: 'worker', perSec: LIMITS.logLinesPerEventPerSec });
 
   // 1. Privileged set-up: captures and raw sockets only. Packets queue in the kernel until the
@@ -53,8 +58,10 @@ async function main(): Promise<void> {
   const replies = new ReplySender(families, randomBytes);
   const account = requireWorkerAccount(config.user);
 
-  // 2. Drop for good and prove it (uid != 0, CapEff = CapPrm = 0), or exit.
+  // 2. Lock the capture filters, set no_new_privs, drop for good and prove it (uid != 0,
+  //    CapEff = CapPrm = 0, NoNewPrivs = 1), or exit.
   try {
+    hardenBeforeDrop(captures.length);
     dropPrivileges(account);
   } catch (e) {
     log.log('error', 'privsep.failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });

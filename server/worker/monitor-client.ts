@@ -1,17 +1,26 @@
 /**
  * The worker's side of the monitor channel (OpenSSH's mm_* wrappers): typed requests over
  * length-framed JSON on an inherited pipe, answers correlated by id, a bounded wait for each.
+ * It keeps the monitor's phase order itself — hello, then reconcile until final, then open and
+ * close — and at most MAX_OUTSTANDING requests unanswered: what would get the worker killed is
+ * refused here first (IPC_ORDER, IPC_BUSY). A refusal from the monitor (MONITOR_*) or a firewall
+ * failure (FIREWALL_*) rejects that one request with its code.
  */
 import type { Duplex } from 'node:stream';
 import { TumblerError } from '../../shared/errors.js';
-import { decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_LIST_PAGE, type RequestOp } from '../../shared/ipc/index.js';
+import { decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_OUTSTANDING, type GrantKey, type RequestOp } from '../../shared/ipc/index.js';
 import type { FirewallClient } from './knock-service.js';
 
 const REQUEST_TIMEOUT_MS = 5_000;
 
 type Pending = { op: RequestOp; resolve: (r: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
+type Phase = 'hello' | 'reconcile' | 'serve';
+/** The phase each request belongs to (the monitor's table: server/monitor/dispatch.ts). */
+const PHASE_OF: Readonly<Record<RequestOp, Phase>> = { hello: 'hello', reconcile: 'reconcile', open: 'serve', close: 'serve' };
+
 export class MonitorClient implements FirewallClient {
+  private phase: Phase = 'hello';
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder();
@@ -57,6 +66,11 @@ export class MonitorClient implements FirewallClient {
   }
 
   private request(body: Record<string, unknown> & { op: RequestOp }): Promise<unknown> {
+    if (PHASE_OF[body.op] !== this.phase) return Promise.reject(new TumblerError('IPC_ORDER', `${body.op} before the ${this.phase} phase is over`));
+    if (this.pending.size >= MAX_OUTSTANDING) return Promise.reject(new TumblerError('IPC_BUSY', 'too many requests waiting for the monitor'));
+    // The phase moves on as the monitor's does: after hello, after the final reconcile frame.
+    if (body.op === 'hello') this.phase = 'reconcile';
+    if (body.op === 'reconcile' && body.final === true) this.phase = 'serve';
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     return new Promise((resolve, reject) => {
@@ -73,31 +87,21 @@ export class MonitorClient implements FirewallClient {
     return this.request({ op: 'hello', pid: process.pid });
   }
 
-  async open(g: { family: 4 | 6; address: string; port: number; service: string; ttl: number }): Promise<void> {
+  async open(g: GrantKey & { service: string; ttl: number }): Promise<void> {
     await this.request({ op: 'open', family: g.family, address: g.address, port: g.port, service: g.service, ttl: g.ttl });
   }
 
-  async close(g: { family: 4 | 6; address: string; port: number }): Promise<void> {
+  async close(g: GrantKey): Promise<void> {
     await this.request({ op: 'close', family: g.family, address: g.address, port: g.port });
   }
 
-  /** Every kernel grant, page by page (a full page means there may be more). */
-  async list(): Promise<unknown[]> {
-    const all: unknown[] = [];
-    for (;;) {
-      const page = (await this.request({ op: 'list', offset: all.length })) as unknown[];
-      all.push(...page);
-      if (page.length < MAX_LIST_PAGE) return all;
-    }
-  }
-
   /** Tell the monitor which kernel grants are backed by live grant rows; it removes the rest. */
-  async reconcile(keep: Array<{ family: 4 | 6; address: string; port: number }>): Promise<void> {
+  async reconcile(keep: readonly GrantKey[]): Promise<void> {
     let i = 0;
     do {
       const part = keep.slice(i, i + MAX_KEEP);
       i += MAX_KEEP;
-      await this.request({ op: 'reconcile', keep: part, final: i >= keep.length });
+      await this.request({ op: 'reconcile', keep: part.map(({ family, address, port }) => ({ family, address, port })), final: i >= keep.length });
     } while (i < keep.length);
   }
 }

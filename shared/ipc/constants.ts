@@ -14,14 +14,24 @@ export const MIN_REQUEST_ID = 1;
 export const MAX_REQUEST_ID = 2 ** 31;
 
 /**
+ * Grants live at once on one gateway: the monitor's own record of what it opened, the size of
+ * each nftables grant map and each ipset. An open beyond it is refused (MONITOR_FULL).
+ */
+export const MAX_GRANTS = 65536;
+
+/**
+ * Requests a worker may have sent and not yet had answered. The worker never exceeds it (its
+ * knocks in flight are fewer); a worker that does is flooding the monitor (an incident).
+ */
+export const MAX_OUTSTANDING = 4096;
+
+/**
  * Entries per reconcile frame. A worst-case entry (a MAX_ADDRESS_TEXT address) is 84 bytes of
  * JSON: a full worst-case frame is 4089 bytes. Longer keep lists span several frames.
  */
 export const MAX_KEEP = 48;
 /** Entries the monitor may accumulate over one reconcile sequence (frames until final: true). */
-export const MAX_KEEP_TOTAL = 65536;
-/** Grants per list answer (155 bytes each at worst, 3758 a page); a full page means "ask again". */
-export const MAX_LIST_PAGE = 24;
+export const MAX_KEEP_TOTAL = MAX_GRANTS;
 
 /** Longest address text accepted in a frame (IPv6 with an embedded IPv4 tail is 45). */
 export const MAX_ADDRESS_TEXT = 45;

@@ -7,8 +7,7 @@
  */
 import { TumblerError } from '../errors.js';
 import {
-  MAX_ADDRESS_TEXT, MAX_ERROR_CODE, MAX_KEEP, MAX_LIST_PAGE, MAX_REQUEST_ID, MAX_SERVICE_NAME, MAX_UINT,
-  MIN_REQUEST_ID,
+  MAX_ADDRESS_TEXT, MAX_ERROR_CODE, MAX_KEEP, MAX_REQUEST_ID, MAX_SERVICE_NAME, MAX_UINT, MIN_REQUEST_ID,
 } from './constants.js';
 import type { MonitorRequest, MonitorResponse, RequestOp } from './messages.js';
 
@@ -37,16 +36,14 @@ const isBool: Check = (v) => typeof v === 'boolean';
 const isCode: Check = (v) => typeof v === 'string' && v.length <= MAX_ERROR_CODE && /^[A-Z][A-Z0-9_]*$/.test(v);
 
 const GRANT_KEY: Shape = { required: { family: isFamily, address: isAddress, port: isPort } };
-const KERNEL_GRANT: Shape = { required: { ...GRANT_KEY.required, service: isService, expiresInSec: isUint } };
 
 // ---- requests ----
 
 const REQUESTS: ReadonlyMap<string, Shape> = new Map<RequestOp, Shape>([
   ['hello', { required: { pid: isPid } }],
+  ['reconcile', { required: { keep: arrayOf(MAX_KEEP, GRANT_KEY), final: isBool } }],
   ['open', { required: { ...GRANT_KEY.required, service: isService, ttl: isUint } }],
   ['close', { required: GRANT_KEY.required }],
-  ['list', { required: {}, optional: { offset: isUint } }],
-  ['reconcile', { required: { keep: arrayOf(MAX_KEEP, GRANT_KEY), final: isBool } }],
 ]);
 
 /** A request of the closed vocabulary, or IPC_BAD_SHAPE / IPC_UNKNOWN_OP. */
@@ -65,21 +62,11 @@ export function decodeRequest(obj: unknown): MonitorRequest {
 
 // ---- responses ----
 
-const LIST_PAGE = arrayOf(MAX_LIST_PAGE, KERNEL_GRANT);
 const RECONCILE_RESULT: Check = (v) => shapeProblem(v, { required: { removed: isUint } }) === null;
 
 /** What `result` may be in an ok answer, by request op (no op: any result of the vocabulary). */
 function resultFields(op: RequestOp | undefined): Shape {
-  switch (op) {
-    case 'list':
-      return { required: { result: LIST_PAGE } };
-    case 'reconcile':
-      return { required: {}, optional: { result: RECONCILE_RESULT } };
-    case undefined:
-      return { required: {}, optional: { result: (v) => LIST_PAGE(v) || RECONCILE_RESULT(v) } };
-    default:
-      return { required: {} };
-  }
+  return op === 'reconcile' || op === undefined ? { required: {}, optional: { result: RECONCILE_RESULT } } : { required: {} };
 }
 
 /**

@@ -55,7 +55,7 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(REPO, 'test/e2e/tools/send-syns.ts'), '--src', src, '--dst', SERVER_ADDR, ...args], { encoding: 'utf8', cwd: REPO, timeout: 30_000 });
   const asPackets = (syns: CapturedSyn[]) => syns.slice(0, 3).map((s) => `${s.dstPort}:${s.isn}`).join(',');
 
-  test('0. the worker that parses packets runs as the unprivileged user with no capabilities', () => {
+  test('0. the worker that parses packets runs as the unprivileged user with no capabilities and no_new_privs', () => {
     const pid = w.workerPid();
     assert.ok(pid);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -65,6 +65,8 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     assert.ok(field('Gid').every((g) => Number(g) !== 0));
     assert.ok(!field('Groups').includes('0'));
     for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.equal(field(cap)[0], '0000000000000000', cap);
+    // Set by the worker itself (issue 12 §7), not only inherited from systemd's NoNewPrivileges.
+    assert.deepEqual(field('NoNewPrivs'), ['1']);
   });
 
   test('0b. SIGUSR1 to the monitor logs the worker\'s counters and opens no debugger port', async () => {

@@ -135,7 +135,7 @@ export class World {
   }
 
   /** tumblerd.toml: this world's addresses and services unless given (a subclass's topology). */
-  writeConfig(o: { window?: number; grace?: number; ttl?: number; addresses?: readonly string[]; services?: string }): void {
+  writeConfig(o: { window?: number; grace?: number; ttl?: number; addresses?: readonly string[]; services?: string; firewall?: 'nftables' | 'iptables' }): void {
     writeFileSync(this.configPath, `# written by test/e2e/world.ts
 [server]
 interfaces = ["eth0"]
@@ -143,7 +143,7 @@ addresses = ${JSON.stringify(o.addresses ?? [SERVER_ADDR])}
 user = "${WORKER_USER}"
 database = "${this.dbPath}"
 log_format = "json"
-firewall = "nftables"
+firewall = "${o.firewall ?? 'nftables'}"
 
 [knock]
 ports = "${KNOCK_RANGE.first}-${KNOCK_RANGE.last}"
@@ -298,7 +298,12 @@ target = "${INTERNAL_ADDR}:22"`}
   }
 
   nft(args: string[]): RunResult {
-    return sh('ip', ['netns', 'exec', this.ns.srv, 'nft', ...args]);
+    return this.inServer(['nft', ...args]);
+  }
+
+  /** A command in the server's namespace, as root (another tool on the gateway: iptables, ipset...). */
+  inServer(argv: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns.srv, ...argv]);
   }
 
   /** PIDs of every descendant of `pid` (children first found, then theirs). */

@@ -7,8 +7,8 @@ import { IptablesBackend } from './iptables.js';
 import { NftablesBackend } from './nftables.js';
 import type { FirewallBackend, FirewallOptions } from './types.js';
 
-export type { Family, FirewallBackend, FirewallOptions, Grant, GrantKey, KernelGrant } from './types.js';
-export { NO_EXPIRY } from './types.js';
+export type { DriftItem, DriftKind, FirewallBackend, FirewallOptions, Grant, GrantKey, KernelGrant, OpenOutcome } from './types.js';
+export { DEFAULT_TABLE, NO_EXPIRY } from './types.js';
 
 export function createFirewall(cfg: TumblerConfig, opts: FirewallOptions = {}): FirewallBackend {
   return cfg.firewall === 'iptables' ? new IptablesBackend(cfg, opts) : new NftablesBackend(cfg, opts);

@@ -13,8 +13,9 @@
  * Our chains are rewritten atomically with `iptables-restore --noflush`; grants live in the ipsets
  * and survive a reinstall. Gateway mode needs IP forwarding, enabled by the admin.
  */
+import { MAX_GRANTS } from '../../../shared/ipc/constants.js';
 import type { FirewallPlan, PlanService } from './plan.js';
-import type { Family } from './types.js';
+import type { IpFamily } from '../../../shared/net/address.js';
 
 export interface IptNames {
   readonly pre: string;
@@ -28,19 +29,19 @@ export function iptNames(prefix: string): IptNames {
   return { pre: `${P}-PRE`, input: `${P}-INPUT`, forward: `${P}-FORWARD`, setPrefix: prefix };
 }
 
-export function setName(names: IptNames, serviceId: number, family: Family): string {
+export function setName(names: IptNames, serviceId: number, family: IpFamily): string {
   return `${names.setPrefix}-${serviceId}-${family}`;
 }
 
 /** Parse one of our set names back to (service id, family), or null when it is not ours. */
-export function parseSetName(names: IptNames, name: string): { id: number; family: Family } | null {
+export function parseSetName(names: IptNames, name: string): { id: number; family: IpFamily } | null {
   const m = /^(.+)-(\d{1,2})-([46])$/.exec(name);
   if (!m || m[1] !== names.setPrefix) return null;
-  return { id: Number(m[2]), family: Number(m[3]) as Family };
+  return { id: Number(m[2]), family: Number(m[3]) as IpFamily };
 }
 
 /** Services that have a target of `family`. */
-export function servicesOf(plan: FirewallPlan, family: Family): PlanService[] {
+export function servicesOf(plan: FirewallPlan, family: IpFamily): PlanService[] {
   return plan.services.filter((s) => (family === 4 ? s.target4 : s.target6) !== null);
 }
 
@@ -49,7 +50,7 @@ export function ipsetCreateScript(plan: FirewallPlan, names: IptNames): string {
   const lines: string[] = [];
   for (const family of [4, 6] as const) {
     for (const s of servicesOf(plan, family)) {
-      lines.push(`create ${setName(names, s.id, family)} hash:ip,port family ${family === 4 ? 'inet' : 'inet6'} timeout 0 maxelem 65536`);
+      lines.push(`create ${setName(names, s.id, family)} hash:ip,port family ${family === 4 ? 'inet' : 'inet6'} timeout 0 maxelem ${MAX_GRANTS}`);
     }
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
@@ -62,7 +63,7 @@ const multiport = (ports: readonly number[]): string[] => {
 };
 
 /** `iptables-restore --noflush` (or ip6tables-restore) input that rewrites our chains for one family. */
-export function restoreScript(plan: FirewallPlan, names: IptNames, family: Family): string {
+export function restoreScript(plan: FirewallPlan, names: IptNames, family: IpFamily): string {
   const addresses = family === 4 ? plan.addresses4 : plan.addresses6;
   const breakGlass = family === 4 ? plan.breakGlass4 : plan.breakGlass6;
   const targets = family === 4 ? plan.targets4 : plan.targets6;

@@ -9,21 +9,33 @@
  * so every update line says `-exist` itself and nothing relies on an error for a missing member:
  * presence is asked with `test`. Install, uninstall and listings run the tools once each
  * (`ipset restore`, `iptables-restore --noflush`, `ipset save`).
+ * Drift (inspect): our chains, their rules and jumps as `iptables-save` prints them right after
+ * install, and our sets in `ipset list -n` (ipt-layout.ts).
+ *
  * Errors: FIREWALL_BAD_VALUE, FIREWALL_NO_TARGET, FIREWALL_IPTABLES (a tool refused),
- * FIREWALL_NOT_INSTALLED (open before install), FIREWALL_START, FIREWALL_TIMEOUT, and the
- * child's (line-session.ts).
+ * FIREWALL_NOT_INSTALLED (open before install), FIREWALL_FULL (a set holds MAX_GRANTS),
+ * FIREWALL_CHANGED (another tool changed our chains while install() wrote them), FIREWALL_START,
+ * FIREWALL_TIMEOUT, and the child's (line-session.ts).
  */
 import { TumblerError } from '../../../shared/errors.js';
+import type { IpFamily } from '../../../shared/net/address.js';
 import type { TumblerConfig } from '../../config/types.js';
+import { openInBatch } from './batch.js';
+import { compareLayouts, LayoutBuilder, shapeProblems, type Layout } from './drift.js';
+import { addIpsetLayout, addIptLayout, iptShape, iptTool } from './ipt-layout.js';
 import { ipsetCreateScript, iptNames, member, parseSetName, restoreScript, servicesOf, setName, type IptNames } from './ipt-rules.js';
 import { IPSET_MARKER, LineSession } from './line-session.js';
 import { checkForwardPort, makePlan, targetOf, type FirewallPlan } from './plan.js';
 import { firstErrorLine, runTool, type RunResult } from './run.js';
-import { NO_EXPIRY, type Family, type FirewallBackend, type FirewallOptions, type Grant, type GrantKey, type KernelGrant } from './types.js';
+import {
+  DEFAULT_TABLE, NO_EXPIRY, type DriftItem, type FirewallBackend, type FirewallOptions, type Grant, type GrantKey, type KernelGrant, type OpenOutcome,
+} from './types.js';
 import { canonicalAddress, checkAddress, checkFamily, checkPort, checkService, checkTable, checkTtl, grantKeyString } from './values.js';
 
 const MAX_JUMP_REMOVALS = 16;
 const DELETE_CHUNK = 256;
+/** Grants per ipset write in openMany. */
+const OPEN_CHUNK = 128;
 
 export class IptablesBackend implements FirewallBackend {
   private readonly plan: FirewallPlan;
@@ -31,10 +43,14 @@ export class IptablesBackend implements FirewallBackend {
   private readonly prefix: readonly string[];
   private readonly timeoutMs: number;
   private readonly ipset: LineSession;
+  /** Families whose chains the last install() wrote (IPv6 is skipped on a host without it when nothing needs it). */
+  private families: IpFamily[] = [];
+  /** Our chains, jumps and sets as the last install() left them: what inspect() compares with. */
+  private baseline: Layout | null = null;
 
   constructor(cfg: TumblerConfig, opts: FirewallOptions = {}) {
     this.plan = makePlan(cfg);
-    this.names = iptNames(checkTable(opts.table ?? 'tumbler'));
+    this.names = iptNames(checkTable(opts.table ?? DEFAULT_TABLE));
     this.prefix = opts.commandPrefix ?? [];
     this.timeoutMs = opts.commandTimeoutMs ?? 10_000;
     this.ipset = new LineSession([...this.prefix, 'ipset', '-'], IPSET_MARKER, this.timeoutMs);
@@ -57,21 +73,56 @@ export class IptablesBackend implements FirewallBackend {
     return this.plan.addresses6.length > 0 || this.plan.targets6.length > 0;
   }
 
-  async install(): Promise<void> {
+  async install(opts: { fresh?: boolean } = {}): Promise<void> {
+    // fresh: chains and sets go first (iptables has no transaction across tables and ipsets).
+    if (opts.fresh) await this.uninstall();
     const sets = ipsetCreateScript(this.plan, this.names);
     if (sets) await this.must(['ipset', 'restore', '-exist'], sets);
+    const scripts = new Map<IpFamily, string>();
     for (const family of [4, 6] as const) {
-      const tool = family === 4 ? 'iptables' : 'ip6tables';
+      const tool = iptTool(family);
+      const script = restoreScript(this.plan, this.names, family);
       try {
-        await this.must([`${tool}-restore`, '--noflush'], restoreScript(this.plan, this.names, family));
+        await this.must([`${tool}-restore`, '--noflush'], script);
         await this.ensureJump(tool, 'nat', 'PREROUTING', this.names.pre);
         await this.ensureJump(tool, 'filter', 'INPUT', this.names.input);
         await this.ensureJump(tool, 'filter', 'FORWARD', this.names.forward);
+        scripts.set(family, script);
       } catch (e) {
         if (family === 6 && !this.needsV6()) continue; // a host without IPv6 netfilter, and nothing of ours needs it
         throw e;
       }
     }
+    this.families = [...scripts.keys()];
+    // The baseline: what the kernel holds now, if it is all of what we wrote (no deletion raced us).
+    const layout = await this.readLayout();
+    const problems = shapeProblems(layout, iptShape(this.names, scripts, this.configuredSets()));
+    if (problems.length > 0) throw new TumblerError('FIREWALL_CHANGED', `our chains or sets changed while they were installed (${problems.slice(0, 3).join(', ')})`);
+    this.baseline = layout;
+  }
+
+  /** Names of the sets the config calls for. */
+  private configuredSets(): Set<string> {
+    const out = new Set<string>();
+    for (const family of [4, 6] as const) for (const s of servicesOf(this.plan, family)) out.add(setName(this.names, s.id, family));
+    return out;
+  }
+
+  private async readLayout(): Promise<Layout> {
+    const b = new LayoutBuilder();
+    for (const family of this.families) addIptLayout(b, (await this.must([`${iptTool(family)}-save`])).stdout, family, this.names);
+    addIpsetLayout(b, (await this.must(['ipset', 'list', '-n'])).stdout, this.configuredSets());
+    return b.build();
+  }
+
+  async inspect(): Promise<DriftItem[]> {
+    if (!this.baseline) throw new TumblerError('FIREWALL_NOT_INSTALLED', 'inspect before install');
+    return compareLayouts(this.baseline, await this.readLayout());
+  }
+
+  lostWith(drift: readonly DriftItem[], g: Grant): boolean {
+    const svc = this.plan.services.find((s) => s.name === g.service);
+    return svc !== undefined && drift.some((d) => d.kind === 'ipset' && d.name === setName(this.names, svc.id, g.family));
   }
 
   private async ensureJump(tool: string, table: string, from: string, to: string): Promise<void> {
@@ -80,7 +131,8 @@ export class IptablesBackend implements FirewallBackend {
     await this.must([tool, '-w', '-t', table, '-I', from, '1', '-j', to]);
   }
 
-  async open(g: Grant): Promise<void> {
+  /** The ipset lines of one grant, every value checked again (FIREWALL_BAD_VALUE, FIREWALL_NO_TARGET). */
+  private grantLines(g: Grant): string[] {
     const family = checkFamily(g.family);
     const address = checkAddress(family, g.address);
     const port = checkForwardPort(this.plan, g.port);
@@ -94,13 +146,34 @@ export class IptablesBackend implements FirewallBackend {
       .filter((s) => s.id !== svc.id)
       .map((s) => `del -exist ${setName(this.names, s.id, family)} ${m}`);
     lines.push(`add -exist ${setName(this.names, svc.id, family)} ${m} timeout ${ttl}`);
-    const err = (await this.ipset.run(lines)).trim();
+    return lines;
+  }
+
+  async open(g: Grant): Promise<void> {
+    const err = (await this.ipset.run(this.grantLines(g))).trim();
     if (err === '') return;
-    if (/does not exist/.test(err)) throw new TumblerError('FIREWALL_NOT_INSTALLED', `ipset of service ${service} is missing: run install first`);
+    if (/does not exist/.test(err)) throw new TumblerError('FIREWALL_NOT_INSTALLED', `ipset of service ${g.service} is missing: run install first`);
+    if (/is full/.test(err)) throw new TumblerError('FIREWALL_FULL', 'the grant set is full');
     throw new TumblerError('FIREWALL_IPTABLES', `ipset refused the grant: ${firstErrorLine(err)}`);
   }
 
-  async close(family: Family, address: string, port: number): Promise<boolean> {
+  async openMany(grants: readonly Grant[]): Promise<OpenOutcome[]> {
+    const out: OpenOutcome[] = [];
+    for (let i = 0; i < grants.length; i += OPEN_CHUNK) out.push(...(await this.openChunk(grants.slice(i, i + OPEN_CHUNK))));
+    return out;
+  }
+
+  /** One write of every line of the chunk; when ipset complains about any, one grant at a time. */
+  private openChunk(grants: readonly Grant[]): Promise<OpenOutcome[]> {
+    return openInBatch(grants, {
+      render: (g) => this.grantLines(g),
+      writeAll: async (rendered) => (await this.ipset.run(rendered.flat())).trim() === '',
+      openOne: (g) => this.open(g),
+      code: 'FIREWALL_IPTABLES',
+    });
+  }
+
+  async close(family: IpFamily, address: string, port: number): Promise<boolean> {
     const f = checkFamily(family);
     const m = member(checkAddress(f, address), checkPort(port));
     const sets = servicesOf(this.plan, f).map((s) => setName(this.names, s.id, f));
@@ -155,6 +228,7 @@ export class IptablesBackend implements FirewallBackend {
       }
     }
     for (const set of await this.ourSets()) await this.must(['ipset', 'destroy', set]);
+    this.baseline = null;
   }
 
   dispose(): Promise<void> {
@@ -165,7 +239,7 @@ export class IptablesBackend implements FirewallBackend {
 interface IpsetEntry {
   readonly set: string;
   readonly id: number;
-  readonly family: Family;
+  readonly family: IpFamily;
   readonly address: string;
   readonly port: number;
   readonly expiresInSec: number;

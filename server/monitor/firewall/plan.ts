@@ -11,7 +11,7 @@
 import type { PortRange, ServiceConfig, TumblerConfig } from '../../config/types.js';
 import { checkAddress, checkCidr, checkPort, checkService } from './values.js';
 import { TumblerError } from '../../../shared/errors.js';
-import type { Family } from './types.js';
+import type { IpFamily } from '../../../shared/net/address.js';
 
 export interface PlanTarget {
   readonly host: string;
@@ -47,7 +47,7 @@ function range(r: PortRange, what: string): PortRange {
   return { first: r.first, last: r.last };
 }
 
-function target(family: Family, t: ServiceConfig['target4']): PlanTarget | null {
+function target(family: IpFamily, t: ServiceConfig['target4']): PlanTarget | null {
   return t ? { host: checkAddress(family, t.host), port: checkPort(t.port) } : null;
 }
 
@@ -97,7 +97,7 @@ export function makePlan(cfg: TumblerConfig): FirewallPlan {
 }
 
 /** The target of `service` for `family`; FIREWALL_NO_TARGET when the service or that target is not configured. */
-export function targetOf(plan: FirewallPlan, service: string, family: Family): { svc: PlanService; target: PlanTarget } {
+export function targetOf(plan: FirewallPlan, service: string, family: IpFamily): { svc: PlanService; target: PlanTarget } {
   const svc = plan.services.find((s) => s.name === service);
   const t = svc ? (family === 4 ? svc.target4 : svc.target6) : null;
   if (!svc || !t) throw new TumblerError('FIREWALL_NO_TARGET', `service has no IPv${family} target`);

@@ -4,6 +4,7 @@
  * bounded output. Never rejects: the caller reads `code`, `stdout`, `stderr`.
  */
 import { spawn } from 'node:child_process';
+import { isTumblerError, TumblerError } from '../../../shared/errors.js';
 
 export interface RunResult {
   readonly code: number | null; // null: killed (time limit) or could not start
@@ -59,4 +60,9 @@ export function runTool(argv: readonly string[], opts: { input?: string; timeout
 export function firstErrorLine(text: string): string {
   const line = text.split('\n').find((l) => /error|warning|invalid|fail|unknown|can't|cannot|not /i.test(l)) ?? text.split('\n')[0] ?? '';
   return line.trim().slice(0, 200);
+}
+
+/** `e` as a TumblerError: itself when it is one, else `code` with its message. */
+export function asFirewallError(e: unknown, code: string): TumblerError {
+  return isTumblerError(e) ? e : new TumblerError(code, e instanceof Error ? e.message : 'firewall error');
 }

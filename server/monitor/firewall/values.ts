@@ -6,30 +6,29 @@
  */
 import { isIP } from 'node:net';
 import { TumblerError } from '../../../shared/errors.js';
-import { SERVICE_NAME_RE } from '../../../shared/protocol/constants.js';
+import { MAX_ADDRESS_TEXT } from '../../../shared/ipc/constants.js';
+import type { IpFamily } from '../../../shared/net/address.js';
 import { fromBytes, parseIp } from '../../config/address.js';
-import type { Family } from './types.js';
+import { MAX_MAX_TTL_SEC, SERVICE_NAME } from '../../config/limits.js';
 
-const SERVICE_RE = SERVICE_NAME_RE;
 const TABLE_RE = /^[a-z][a-z0-9_]{0,15}$/;
-const MAX_TTL_SEC = 7 * 24 * 3600;
 
 function bad(what: string): never {
   throw new TumblerError('FIREWALL_BAD_VALUE', `invalid ${what} for the firewall`);
 }
 
 /** Canonical text of an address literal of `family`, or null (names, zone ids, prefixes, other family). */
-export function canonicalAddress(family: Family, text: string): string | null {
-  if (typeof text !== 'string' || text.length > 45 || text.includes('%')) return null;
+export function canonicalAddress(family: IpFamily, text: string): string | null {
+  if (typeof text !== 'string' || text.length > MAX_ADDRESS_TEXT || text.includes('%')) return null;
   const a = parseIp(text);
   return a && a.family === family ? a.text : null;
 }
 
-export function checkAddress(family: Family, text: string): string {
+export function checkAddress(family: IpFamily, text: string): string {
   return canonicalAddress(family, text) ?? bad(`IPv${family} address`);
 }
 
-export function checkFamily(family: unknown): Family {
+export function checkFamily(family: unknown): IpFamily {
   return family === 4 || family === 6 ? family : bad('address family');
 }
 
@@ -38,11 +37,11 @@ export function checkPort(port: number): number {
 }
 
 export function checkTtl(ttlSec: number, maxSec: number): number {
-  return Number.isInteger(ttlSec) && ttlSec >= 1 && ttlSec <= Math.min(maxSec, MAX_TTL_SEC) ? ttlSec : bad('ttl');
+  return Number.isInteger(ttlSec) && ttlSec >= 1 && ttlSec <= Math.min(maxSec, MAX_MAX_TTL_SEC) ? ttlSec : bad('ttl');
 }
 
 export function checkService(name: string): string {
-  return typeof name === 'string' && SERVICE_RE.test(name) ? name : bad('service name');
+  return typeof name === 'string' && SERVICE_NAME.test(name) ? name : bad('service name');
 }
 
 /** Our table name (nft) or object prefix (iptables chains, ipsets). */
@@ -51,10 +50,10 @@ export function checkTable(name: string): string {
 }
 
 /** "addr/prefix" → canonical "network/prefix" (host bits cleared) and its family. */
-export function checkCidr(text: string): { family: Family; cidr: string } {
+export function checkCidr(text: string): { family: IpFamily; cidr: string } {
   const m = typeof text === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(text) : null;
   if (!m) bad('CIDR prefix');
-  const family = isIP(m[1]!) as 0 | Family;
+  const family = isIP(m[1]!) as 0 | IpFamily;
   if (family === 0) bad('CIDR prefix');
   const prefix = Number(m[2]);
   if (prefix > (family === 4 ? 32 : 128)) bad('CIDR prefix length');
@@ -67,6 +66,6 @@ export function checkCidr(text: string): { family: Family; cidr: string } {
 }
 
 /** Key for comparing grants whatever the address spelling. */
-export function grantKeyString(family: Family, address: string, port: number): string {
+export function grantKeyString(family: IpFamily, address: string, port: number): string {
   return `${family}|${canonicalAddress(family, address) ?? address}|${port}`;
 }

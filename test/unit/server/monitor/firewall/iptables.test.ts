@@ -131,6 +131,74 @@ describe('iptables backend (root, network namespaces)', { skip: !isRoot && 'need
     assert.equal(await fw.reconcile((await fw.list()).filter((g) => g.port < 50200 || g.port >= 50500)), n);
   });
 
+  test('inspect: intact after install; each deletion reported by kind; install restores chains, rules and jumps', async () => {
+    await fw.install();
+    assert.deepEqual(await fw.inspect(), []);
+    const grants = [
+      { family: 4 as const, address: CLIENT4, port: 50110, service: 'ssh', ttlSec: 60 },
+      { family: 4 as const, address: CLIENT4, port: 50111, service: 'web', ttlSec: 60 },
+      { family: 6 as const, address: CLIENT6, port: 50112, service: 'ssh', ttlSec: 60 },
+    ];
+    for (const g of grants) await fw.open(g);
+    const ipt = (...argv: string[]): void => { t.lab.must(t.srv, argv); };
+    const wipeAll = (): void => {
+      for (const tool of ['iptables', 'ip6tables']) for (const table of ['filter', 'nat']) { ipt(tool, '-t', table, '-F'); ipt(tool, '-t', table, '-X'); }
+      ipt('ipset', 'destroy');
+    };
+    const cases: Array<[string, () => void, string, number[]]> = [
+      ['a jump', () => ipt('iptables', '-D', 'INPUT', '-j', 'TMBIPT-INPUT'), 'jump iptables filter INPUT -> TMBIPT-INPUT', []],
+      ['one rule', () => ipt('iptables', '-D', 'TMBIPT-INPUT', '-p', 'tcp', '--dport', `${KNOCK.first}:${KNOCK.last}`, '-j', 'DROP'), 'rule iptables filter TMBIPT-INPUT', []],
+      ['one chain', () => { ipt('ip6tables', '-D', 'FORWARD', '-j', 'TMBIPT-FORWARD'); ipt('ip6tables', '-F', 'TMBIPT-FORWARD'); ipt('ip6tables', '-X', 'TMBIPT-FORWARD'); }, 'chain ip6tables filter TMBIPT-FORWARD', []],
+      ['a set (its chain first)', () => {
+        ipt('iptables', '-t', 'nat', '-D', 'PREROUTING', '-j', 'TMBIPT-PRE'); ipt('iptables', '-t', 'nat', '-F', 'TMBIPT-PRE'); ipt('iptables', '-t', 'nat', '-X', 'TMBIPT-PRE');
+        ipt('ipset', 'destroy', 'tmbipt-1-4');
+      }, 'chain iptables nat TMBIPT-PRE, ipset tmbipt-1-4', [50110]],
+      ['everything (tables flushed, chains deleted, sets destroyed)', wipeAll, [
+        'chain iptables filter TMBIPT-FORWARD', 'chain iptables filter TMBIPT-INPUT', 'chain iptables nat TMBIPT-PRE',
+        'chain ip6tables filter TMBIPT-FORWARD', 'chain ip6tables filter TMBIPT-INPUT', 'chain ip6tables nat TMBIPT-PRE',
+        'ipset tmbipt-1-4', 'ipset tmbipt-2-4', 'ipset tmbipt-1-6'].join(', '), [50110, 50111, 50112]],
+    ];
+    for (const [what, act, expected, lostPorts] of cases) {
+      act();
+      const drift = await fw.inspect();
+      assert.equal(drift.map((d) => `${d.kind} ${d.name}`).sort().join(', '), expected.split(', ').sort().join(', '), what);
+      const lost = grants.filter((g) => fw.lostWith(drift, g));
+      assert.deepEqual(lost.map((g) => g.port), lostPorts, what);
+      await fw.install();
+      assert.deepEqual(await fw.inspect(), [], what);
+      assert.deepEqual(await fw.openMany(lost), lost.map(() => null));
+      assert.equal((await fw.list()).filter((g) => g.port >= 50110 && g.port <= 50112).length, 3, what);
+      assert.equal((await t.lab.tcpProbe(t.atk, SERVER4, SSH_PORT)).status, 'timeout', what);
+    }
+    // The admin's own rules went with the wipe: put them back for the checks that follow.
+    ipt('iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '9999', '-j', 'ACCEPT');
+    ipt('iptables', '-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '9998', '-j', 'REDIRECT', '--to-ports', '9999');
+    ipt('ip6tables', '-A', 'FORWARD', '-p', 'tcp', '--dport', '9999', '-j', 'ACCEPT');
+    await fw.install(); // our jumps first again
+    adminRulesBefore = adminRules();
+    await fw.reconcile([]);
+  });
+
+  test('openMany: one ipset write for many; on a complaint one by one, outcomes in order', async () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ family: 4 as const, address: `198.51.100.${(i % 100) + 100}`, port: 50300 + i, service: i % 2 ? 'web' : 'ssh', ttlSec: 60 }));
+    assert.deepEqual(await fw.openMany(many), many.map(() => null));
+    assert.equal((await fw.list()).filter((g) => g.port >= 50300 && g.port < 50500).length, 200);
+    const mixed = [
+      { family: 4 as const, address: CLIENT4, port: 50501, service: 'ssh', ttlSec: 60 },
+      { family: 4 as const, address: CLIENT4, port: 40001, service: 'ssh', ttlSec: 60 },
+      { family: 6 as const, address: CLIENT6, port: 50502, service: 'web', ttlSec: 60 },
+      { family: 6 as const, address: CLIENT6, port: 50503, service: 'ssh', ttlSec: 60 },
+    ];
+    assert.deepEqual((await fw.openMany(mixed)).map((o) => o?.code ?? null), [null, 'FIREWALL_BAD_VALUE', 'FIREWALL_NO_TARGET', null]);
+    // ipset complains about the batch (a set gone): each grant alone, each with its own error.
+    t.lab.must(t.srv, ['ip6tables', '-t', 'nat', '-F', 'TMBIPT-PRE']);
+    t.lab.must(t.srv, ['ipset', 'destroy', 'tmbipt-1-6']);
+    const outcomes = await fw.openMany([mixed[0]!, { ...mixed[3]!, port: 50504 }]);
+    assert.deepEqual(outcomes.map((o) => o?.code ?? null), [null, 'FIREWALL_NOT_INSTALLED']);
+    await fw.install();
+    await fw.reconcile([]);
+  });
+
   test('the kernel closes a grant after its TTL with no tumblerd process alive; an established session survives', async () => {
     await fw.open({ family: 4, address: CLIENT4, port: 50070, service: 'ssh', ttlSec: 2 });
     const session = t.lab.tcpClient(t.cli, SERVER4, 50070);

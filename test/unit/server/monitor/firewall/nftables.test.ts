@@ -177,6 +177,103 @@ describe('nftables backend (root, network namespaces)', { skip: !isRoot && 'need
     assert.equal(await b.close(4, CLIENT4, 50060), true);
   });
 
+  test("another tool's DNAT is not a grant: a REDIRECT or DNAT to the service port stays silent", async () => {
+    // Before issue 12 §5 our input chain accepted every DNAT'd connection (`ct status dnat accept`).
+    nft('add table inet foreign; add chain inet foreign pre { type nat hook prerouting priority dstnat - 10; policy accept; }; '
+      + `add rule inet foreign pre tcp dport 2222 redirect to :${SSH_PORT}; add rule inet foreign pre ip daddr ${SERVER4} tcp dport 2223 dnat ip to ${SERVER4}:${SSH_PORT}`);
+    try {
+      const [redirected, dnatted] = await Promise.all([t.lab.tcpProbe(t.cli, SERVER4, 2222), t.lab.tcpProbe(t.atk, SERVER4, 2223)]);
+      assert.equal(redirected.status, 'timeout');
+      assert.equal(dnatted.status, 'timeout');
+      // Our own DNAT still gets through.
+      await fw.open({ family: 4, address: CLIENT4, port: 50090, service: 'ssh', ttlSec: 30 });
+      assert.deepEqual(await t.lab.tcpProbe(t.cli, SERVER4, 50090), { status: 'connected', banner: 'srv-ssh' });
+    } finally {
+      nft('delete table inet foreign');
+    }
+  });
+
+  test('inspect: intact after install; each deletion reported by kind; install restores the rules and keeps the grants', async () => {
+    await fw.install();
+    assert.deepEqual(await fw.inspect(), []);
+    await fw.open({ family: 4, address: CLIENT4, port: 50110, service: 'ssh', ttlSec: 60 });
+    await fw.open({ family: 6, address: CLIENT6, port: 50111, service: 'ssh', ttlSec: 60 });
+    const handleOf = (chain: string, text: string): string => {
+      const line = nft('-a', 'list', 'chain', 'inet', TABLE, chain).split('\n').find((l) => l.includes(text));
+      return /# handle (\d+)/.exec(line ?? '')![1]!;
+    };
+    const g4 = { family: 4 as const, address: CLIENT4, port: 50110, service: 'ssh', ttlSec: 60 };
+    const g6 = { family: 6 as const, address: CLIENT6, port: 50111, service: 'ssh', ttlSec: 60 };
+    const cases: Array<[string, string, string]> = [
+      ['one rule', `delete rule inet ${TABLE} input handle ${handleOf('input', `dport ${KNOCK.first}-${KNOCK.last} drop`)}`, 'rule input'],
+      ['one chain', `delete chain inet ${TABLE} forward`, 'chain forward'],
+      ['a map (its rule first)', `flush chain inet ${TABLE} prerouting; delete map inet ${TABLE} grants4`, 'rule prerouting, map grants4'],
+      ['the table', `delete table inet ${TABLE}`, `table inet ${TABLE}`],
+      ['the whole ruleset', 'flush ruleset', `table inet ${TABLE}`],
+    ];
+    for (const [what, cmd, expected] of cases) {
+      nft(cmd);
+      const drift = await fw.inspect();
+      assert.equal(drift.map((d) => `${d.kind} ${d.name}`).sort().join(', '), expected.split(', ').sort().join(', '), what);
+      const lost = [g4, g6].filter((g) => fw.lostWith(drift, g)).map((g) => g.family);
+      assert.deepEqual(lost, expected.includes('table') ? [4, 6] : expected.includes('grants4') ? [4] : [], what);
+      await fw.install();
+      assert.deepEqual(await fw.inspect(), [], what);
+      for (const g of [g4, g6]) if (fw.lostWith(drift, g)) await fw.open(g);
+      assert.deepEqual((await fw.list()).filter((g) => g.port === 50110 || g.port === 50111).length, 2, what);
+      assert.equal((await t.lab.tcpProbe(t.atk, SERVER4, SSH_PORT)).status, 'timeout', what);
+    }
+    nft(OTHER); // the flush took the other table too
+    otherBefore = nft('-a', 'list', 'table', 'inet', 'othertest');
+    await fw.reconcile([]);
+  });
+
+  test('install: a map another tool re-created with another type is replaced only when asked (fresh)', async () => {
+    nft(`flush chain inet ${TABLE} prerouting; delete map inet ${TABLE} grants4; add map inet ${TABLE} grants4 { type ipv4_addr : ipv4_addr; }`);
+    await assert.rejects(fw.install(), (e: unknown) => isTumblerError(e, 'FIREWALL_NFT'));
+    await fw.install({ fresh: true });
+    assert.deepEqual(await fw.inspect(), []);
+    await fw.open({ family: 4, address: CLIENT4, port: 50112, service: 'ssh', ttlSec: 30 });
+    assert.deepEqual(await t.lab.tcpProbe(t.cli, SERVER4, 50112), { status: 'connected', banner: 'srv-ssh' });
+    await fw.reconcile([]);
+  });
+
+  test('openMany: one transaction for many; on failure one by one, outcomes in order', async () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ family: 4 as const, address: `198.51.100.${(i % 100) + 100}`, port: 50300 + i, service: 'ssh', ttlSec: 60 }));
+    assert.deepEqual(await fw.openMany(many), many.map(() => null));
+    assert.equal((await fw.list()).filter((g) => g.port >= 50300 && g.port < 50500).length, 200);
+    // An existing key with another target makes the batch's `create` fail: each is then opened
+    // alone (the existing one is refreshed to its new target); a bad value fails only itself.
+    await fw.open({ family: 4, address: ATTACKER4, port: 50500, service: 'ssh', ttlSec: 60 });
+    const mixed = [
+      { family: 4 as const, address: CLIENT4, port: 50501, service: 'ssh', ttlSec: 60 },
+      { family: 4 as const, address: ATTACKER4, port: 50500, service: 'web', ttlSec: 60 },
+      { family: 4 as const, address: CLIENT4, port: 40001, service: 'ssh', ttlSec: 60 },
+      { family: 6 as const, address: CLIENT6, port: 50502, service: 'ssh', ttlSec: 60 },
+    ];
+    const outcomes = await fw.openMany(mixed);
+    assert.deepEqual(outcomes.map((o) => o?.code ?? null), [null, null, 'FIREWALL_BAD_VALUE', null]);
+    assert.equal((await fw.list()).find((g) => g.port === 50500)?.service, 'web');
+    assert.deepEqual(await t.lab.tcpProbe(t.atk, SERVER4, 50500), { status: 'connected', banner: 'int-web' });
+    await fw.reconcile([]);
+  });
+
+  test('a full map: FIREWALL_FULL, not a generic failure', async () => {
+    const full = 'tmbfull';
+    nft(`add table inet ${full}; add map inet ${full} grants4 { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; size 2; }`);
+    const small = createFirewall(cfg, { table: full, commandPrefix: inNs(t.srv) }); // not installed: its map is the small one
+    try {
+      const g = (i: number) => ({ family: 4 as const, address: CLIENT4, port: 50600 + i, service: 'ssh', ttlSec: 30 });
+      await small.open(g(0));
+      await small.open(g(1));
+      await assert.rejects(small.open(g(2)), (e: unknown) => isTumblerError(e, 'FIREWALL_FULL'));
+      assert.deepEqual((await small.openMany([g(3)])).map((o) => o?.code), ['FIREWALL_FULL']);
+    } finally {
+      await small.dispose();
+      nft(`delete table inet ${full}`);
+    }
+  });
+
   test('the kernel closes a grant after its TTL with no tumblerd process alive; an established session survives', async () => {
     await fw.open({ family: 4, address: CLIENT4, port: 50070, service: 'ssh', ttlSec: 2 });
     const session = t.lab.tcpClient(t.cli, SERVER4, 50070);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isTumblerError } from '../../../../../shared/errors.js';
+import { MAX_GRANTS } from '../../../../../shared/ipc/constants.js';
 import type { TumblerConfig } from '../../../../../server/config/types.js';
 import { NO_EXPIRY, createFirewall } from '../../../../../server/monitor/firewall/backend.js';
 import { IptablesBackend, parseIpsetSave } from '../../../../../server/monitor/firewall/iptables.js';
@@ -76,16 +77,20 @@ test('nft install: one transaction that creates what is missing and rewrites onl
     'prerouting meta nfproto ipv4 ip daddr { 192.0.2.1 } dnat ip to ip saddr . tcp dport map @grants4',
     'prerouting meta nfproto ipv6 ip6 daddr { 2001:db8::1 } dnat ip6 to ip6 saddr . tcp dport map @grants6',
     'input ct state established,related accept',
-    'input ct status dnat accept',
+    'input meta l4proto tcp ct status dnat ct original proto-dst 50000-50999 accept',
     'input meta nfproto ipv4 ip saddr { 203.0.113.0/28 } tcp dport { 22, 8080 } accept',
     'input tcp dport 40000-40999 drop',
     'input tcp dport 50000-50999 drop',
     'input tcp dport { 22 } drop',
     'input meta nfproto ipv4 ip daddr . tcp dport { 192.0.2.1 . 22, 192.0.2.130 . 8080 } drop',
     'input meta nfproto ipv6 ip6 daddr . tcp dport { 2001:db8::1 . 22 } drop',
-    'forward ct status dnat accept',
+    'forward meta l4proto tcp ct status dnat ct original proto-dst 50000-50999 accept',
   ]);
   assert.ok(!rules.some((r) => /reject/.test(r)));
+  // Bounded maps: the kernel refuses more than MAX_GRANTS elements.
+  const maps = cmds.filter((c) => c.startsWith('add map'));
+  assert.equal(maps.length, 2);
+  for (const m of maps) assert.match(m, new RegExp(`flags timeout; size ${MAX_GRANTS}; }$`));
   assert.equal(element('198.51.100.7', 50123, 30, 'ssh', { host: '192.0.2.1', port: 22 }), '198.51.100.7 . 50123 timeout 30s comment "ssh" : 192.0.2.1 . 22');
 });
 
@@ -93,9 +98,9 @@ test('iptables texts: sets per service and family, DNAT per server address, drop
   const plan = makePlan(testConfig('iptables'));
   const names = iptNames('tumbler');
   assert.equal(ipsetCreateScript(plan, names), [
-    'create tumbler-1-4 hash:ip,port family inet timeout 0 maxelem 65536',
-    'create tumbler-2-4 hash:ip,port family inet timeout 0 maxelem 65536',
-    'create tumbler-1-6 hash:ip,port family inet6 timeout 0 maxelem 65536',
+    `create tumbler-1-4 hash:ip,port family inet timeout 0 maxelem ${MAX_GRANTS}`,
+    `create tumbler-2-4 hash:ip,port family inet timeout 0 maxelem ${MAX_GRANTS}`,
+    `create tumbler-1-6 hash:ip,port family inet6 timeout 0 maxelem ${MAX_GRANTS}`,
     '',
   ].join('\n'));
   const v4 = restoreScript(plan, names, 4);
