@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
 import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
 import { ATTACKER_ADDR, CLIENT_ADDR, INTERNAL_ADDR, KNOCK_RANGE, REPO, SERVER_ADDR, WORKER_USER, World } from './world.js';
 
@@ -39,16 +40,15 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     return { code: r.code, opened: r.code === 0 ? (JSON.parse(r.stdout) as Opened) : undefined, stderr: r.stderr };
   };
   const grantCount = (): number => w.grantCount();
+  const tracked = (cmd: string, args: string[]) => w.spawnTracked(cmd, args, { stdio: 'pipe' });
   /** Capture knock SYNs on the server's interface while `fn` runs. */
   const capture = async <T>(fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> => {
     const file = join(w.dir, `cap-${Date.now()}.pcap`);
-    const td = w.spawnTracked('ip', ['netns', 'exec', w.ns.srv, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file,
-      `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`]);
-    await sleep(700);
+    const td = await startTcpdump(w.ns.srv, ['-U', '-n', '-i', 'eth0', '-w', file,
+      `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`], { spawner: tracked });
     const result = await fn();
     await sleep(300);
-    td.kill('SIGTERM');
-    await new Promise((r) => td.once('exit', r));
+    await stopTcpdump(td);
     return { result, syns: readSyns(file) };
   };
   const sendSyns = (ns: string, src: string, args: string[]) =>
@@ -123,11 +123,9 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     const hold = 'table netdev hold {\n chain in {\n  type filter hook ingress device "vcli" priority 0; policy drop;\n }\n}\n';
     assert.equal(spawnSync('ip', ['netns', 'exec', w.ns.lan, 'nft', '-f', '-'], { input: hold }).status, 0);
     const file = join(w.dir, 'held.pcap');
-    const td = w.spawnTracked('ip', ['netns', 'exec', w.ns.cli, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file, 'tcp[13] == 2']);
-    await sleep(700);
+    const td = await startTcpdump(w.ns.cli, ['-U', '-n', '-i', 'eth0', '-w', file, 'tcp[13] == 2'], { spawner: tracked });
     const lost = open(alice, ['--timeout', '300']);
-    td.kill('SIGTERM');
-    await new Promise((r) => td.once('exit', r));
+    await stopTcpdump(td);
     assert.equal(spawnSync('ip', ['netns', 'exec', w.ns.lan, 'nft', 'delete', 'table', 'netdev', 'hold']).status, 0);
     assert.equal(lost.code, 5); // no reply: the knock never arrived
     const held = readSyns(file);
