@@ -192,7 +192,7 @@ target = "${SERVER_ADDR}:${SERVICE_PORT}"
     const home = join(files, 'home');
     mkdirSync(home, { mode: 0o700 });
     chownSync(home, ids.uid, ids.gid);
-    writeFileSync(join(files, 'password'), `${PASSWORD}\n`, { mode: 0o644 });
+    writeFileSync(join(files, 'password'), `${PASSWORD}\n`, { mode: 0o600 });
     const bundle = join(files, 'alice.bundle');
     const add = lab.run(srv, [tumblerd, '--config', cfg, 'user', 'add', 'alice', '--services', 'ssh', '--password-file', join(files, 'password'), '--out', bundle]);
     assert.equal(add.code, 0, add.stderr);
@@ -204,7 +204,10 @@ target = "${SERVER_ADDR}:${SERVICE_PORT}"
       ...(existsSync('/usr/local/lib/tumbler/tumbler-helper') ? [`TUMBLER_HELPER=${root.path(L.HELPER)}`] : []),
       tumbler, ...args,
     ], { timeoutMs: 60_000 });
-    const enroll = asUser(['enroll', bundle, '--name', 'work', '--password-file', join(files, 'password')]);
+    // The user's own copy of the password (password files must be private to their reader).
+    writeFileSync(join(home, 'password'), `${PASSWORD}\n`, { mode: 0o600 });
+    chownSync(join(home, 'password'), ids.uid, ids.gid);
+    const enroll = asUser(['enroll', bundle, '--name', 'work', '--password-file', join(home, 'password')]);
     assert.equal(enroll.code, 0, enroll.stderr);
     const open = asUser(['open', 'work', '--json']);
     assert.equal(open.code, 0, open.stderr);

@@ -221,9 +221,19 @@ target = "${INTERNAL_ADDR}:22"`}
 
   /** Elements in the kernel's IPv4 (or IPv6) grant map (each one an open address . port). */
   grantCount(family: 4 | 6 = 4): number {
+    return this.grantSources(family).length;
+  }
+
+  /** The source address of every grant in the kernel's map (one entry per grant). */
+  grantSources(family: 4 | 6 = 4): string[] {
     const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', `grants${family}`]);
     const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
-    return j.nftables.find((x) => x.map)?.map?.elem?.length ?? 0;
+    const elems = j.nftables.find((x) => x.map)?.map?.elem ?? [];
+    // Each element is [key, value]; the key is {elem: {val: {concat: [address, port]}}} (with a timeout) or {concat: [...]}.
+    return elems.map((e) => {
+      const key = (Array.isArray(e) ? e[0] : e) as { elem?: { val?: { concat?: unknown[] } }; concat?: unknown[] };
+      return String((key.elem?.val?.concat ?? key.concat ?? [])[0]);
+    });
   }
 
   /** The current worker's pid, from the monitor's last `worker.started` event. */

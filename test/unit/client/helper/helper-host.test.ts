@@ -271,7 +271,7 @@ describe('tumbler-helper and the host', { skip: isRoot ? false : 'needs root' },
   });
 
   it('the client\'s knock builder, run in the namespace, produces SYNs the helper sends and the kernel would', async () => {
-    const run = (dst: string): { outcome: string; code?: string; ports?: number[] } => {
+    const run = (dst: string): { outcome: string; code?: string; ports?: number[]; isns?: number[] } => {
       const r = spawnSync('ip', lab.asUser(USER, [process.execPath, '--import', 'tsx', KNOCK_TOOL, lab.capCopy, dst, '200']),
         { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
       return JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
@@ -279,7 +279,9 @@ describe('tumbler-helper and the host', { skip: isRoot ? false : 'needs root' },
     const check = async (dst: string, family: 4 | 6): Promise<void> => {
       const got = run(dst);
       assert.equal(got.outcome, 'timeout', `${dst}: ${JSON.stringify(got)}`);
-      const knockSyn = (p: Buffer): boolean => { const t = tcpInfo(p)!; return t.dport >= 40_001 && t.dport <= 40_003; };
+      // This knock's SYNs only: its ISNs are random, so an earlier knock reusing a source port is not counted.
+      const isns = new Set(got.isns);
+      const knockSyn = (p: Buffer): boolean => { const t = tcpInfo(p)!; return t.dport >= 40_001 && t.dport <= 40_003 && isns.has(t.seq); };
       await until(() => lab.synsFrom(got.ports!).filter(knockSyn).length >= 3);
       const syns = lab.synsFrom(got.ports!).filter(knockSyn);
       assert.equal(syns.length, 3);
