@@ -11,7 +11,9 @@ import { isIP } from 'node:net';
 import { TumblerError } from '../../shared/errors.js';
 import { encodeBundle } from '../../shared/protocol/bundle.js';
 import { DEFAULT_SCRYPT, SALT_BYTES, deriveDeviceKey, type KdfParams } from '../../shared/protocol/kdf.js';
+import type { Sequence } from '../../shared/protocol/sequence.js';
 import type { TumblerConfig } from '../config/types.js';
+import { withFreshSequence } from '../store/sequence-draw.js';
 import type { AdminContext } from './context.js';
 import { operator } from './context.js';
 import { obtainPassword, type PasswordOptions } from './password.js';
@@ -26,9 +28,9 @@ export interface EnrollRequest {
   readonly device: string;
   readonly mode: 'add' | 'reenroll';
   /** Checks that need no password (exists / not found), run before asking for one. */
-  readonly precheck: () => void;
-  /** Runs first inside the transaction (e.g. create the user). */
-  readonly inTransaction?: () => void;
+  readonly precheck: () => Promise<void>;
+  /** Create the user with these services in the same transaction (`user add`). */
+  readonly createUser?: readonly string[];
   readonly auditEvent: string;
 }
 
@@ -107,7 +109,8 @@ function openBundleSink(out?: string): BundleSink {
 export async function enrollDevice(ctx: AdminContext, r: EnrollRequest, o: BundleOptions, random: (n: number) => Buffer = randomBytes): Promise<void> {
   const { cfg, data, now } = ctx;
   const server = resolveServer(cfg, o.server);
-  r.precheck();
+  await r.precheck();
+  const services = bundleServices(cfg, r.createUser ?? (await data.store.getUser(r.user))?.services ?? []);
   const sink = openBundleSink(o.out);
   try {
     // 1. Password → key (slow, outside any transaction).
@@ -115,23 +118,21 @@ export async function enrollDevice(ctx: AdminContext, r: EnrollRequest, o: Bundl
     const kdf: KdfParams = { ...DEFAULT_SCRYPT, salt: random(SALT_BYTES) };
     const key = await deriveDeviceKey(password, kdf);
 
-    // 2. One transaction: the device and its first sequence, the audit row, the encoded bundle.
-    let text: string;
+    // 2. One transaction: (the user,) the device and its first sequence, the audit row; a drawn
+    //    sequence already in play somewhere in the fleet is drawn again.
+    let sequence: Sequence;
     try {
-      text = data.db.transaction((): string => {
-        r.inTransaction?.();
-        const user = data.store.getUser(r.user);
-        if (!user) throw new TumblerError('STORE_NOT_FOUND', `no user ${r.user}`);
-        const services = bundleServices(cfg, user.services);
-        const sequence = data.store.generateUniqueSequence(cfg.knockPorts);
-        if (r.mode === 'add') data.store.addDevice(r.user, r.device, key, kdf, sequence);
-        else data.store.reenrollDevice(r.user, r.device, key, kdf, sequence);
-        data.store.recordAudit({ event: r.auditEvent, user: r.user, device: r.device, result: 'ok', reason: `by ${operator()}` });
-        return encodeBundle({ server, user: r.user, device: r.device, kdf, sequence, services, issuedAtMs: now() }) + '\n';
-      }).immediate();
+      sequence = await withFreshSequence(cfg.knockPorts, random, async (first) => {
+        await data.store.enrollDevice({
+          user: r.user, device: r.device, mode: r.mode, key, kdf, first, ...(r.createUser && { createUser: r.createUser }),
+          audit: { event: r.auditEvent, user: r.user, device: r.device, result: 'ok', reason: `by ${operator()}` },
+        });
+        return first;
+      });
     } finally {
       key.fill(0);
     }
+    const text = encodeBundle({ server, user: r.user, device: r.device, kdf, sequence, services, issuedAtMs: now() }) + '\n';
 
     // 3. Hand it out; show a generated password once.
     sink.write(text);

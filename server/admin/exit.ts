@@ -5,37 +5,16 @@
  */
 import type { Command, CommanderError } from 'commander';
 import { isTumblerError } from '../../shared/errors.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { escapeControl } from '../escape.js';
 
-/** Codes of this CLI that mean "the admin asked for something invalid" (exit 2). */
-const USAGE_CODES = new Set([
-  'USAGE',
-  'STORE_OPEN',
-  'STORE_SCHEMA_NEWER',
-  'ADMIN_UNKNOWN_SERVICE',
-  'ADMIN_BAD_ADDRESS',
-  'ADMIN_BAD_TTL',
-  'ADMIN_NO_PASSWORD',
-  'ADMIN_PASSWORD_MISMATCH',
-  'ADMIN_PASSWORD_FILE',
-  'KDF_WEAK_PASSWORD',
-  'STORE_BAD_NAME',
-  'PRIVSEP_USER',
-]);
-
-/** Codes that mean "no such thing" or "that thing already exists" (exit 3). */
-const NOT_FOUND_CODES = new Set(['STORE_NOT_FOUND', 'STORE_EXISTS', 'ADMIN_NOT_RUNNING', 'ADMIN_OUT_EXISTS']);
-
-export function exitCodeFor(code: string): number {
-  if (code.startsWith('CONFIG_') || USAGE_CODES.has(code)) return 2;
-  if (NOT_FOUND_CODES.has(code)) return 3;
-  return 1;
-}
+export { exitCodeFor };
 
 /** Print the error as one line on stderr and exit with its code. */
 export function fail(e: unknown): never {
   const code = isTumblerError(e) ? e.code : 'UNKNOWN';
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`tumblerd: ${message} (${code})\n`);
+  process.stderr.write(`tumblerd: ${escapeControl(message)} (${code})\n`);
   process.exit(exitCodeFor(code));
 }
 

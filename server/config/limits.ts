@@ -37,3 +37,8 @@ export const SERVICE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 export const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** Linux IFNAMSIZ - 1, printable ASCII without '/' or ':' (dev_valid_name), not "." or "..". */
 export const INTERFACE_NAME = /^[\x21-\x2e\x30-\x39\x3b-\x7e]{1,15}$/;
+/** A gateway's name in a fleet (a host name or any short label). */
+export const GATEWAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Gateways a fleet lists, and addresses per gateway. */
+export const MAX_GATEWAYS = 64;
+export const MAX_GATEWAY_ADDRESSES = 8;

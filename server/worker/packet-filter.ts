@@ -1,10 +1,10 @@
 /**
  * Per-packet pre-filter: counts of live (knock port, tag) pairs, so a SYN whose port and ISN tag
  * belong to no live sequence is dropped before assembly (a spoofed SYN passes with ~1/256 odds
- * times the pair density). Built from the store; stale entries only make it more permissive.
+ * times the pair density). Built from the store, updated by the store's push (sequences issued on
+ * any gateway); stale entries only make it more permissive.
  */
-import { SEQUENCE_KEY_BYTES } from '../../shared/protocol/constants.js';
-import type { KnockRange } from '../../shared/protocol/sequence.js';
+import { sequenceFromKey, type KnockRange, type Sequence } from '../../shared/protocol/sequence.js';
 
 export class PacketFilter {
   private counts: Uint16Array;
@@ -23,14 +23,25 @@ export class PacketFilter {
     return this.counts[this.index(port, isn >>> 24)] !== 0;
   }
 
-  add(seqKey: Buffer): void {
-    if (seqKey.length !== SEQUENCE_KEY_BYTES) return;
+  add(s: Sequence): void {
     for (let i = 0; i < 3; i++) {
-      const port = seqKey.readUInt16BE(i * 2);
+      const port = s.ports[i]!;
       if (port < this.range.first || port > this.range.last) continue; // issued under an older range
-      const ix = this.index(port, seqKey[6 + i]!);
+      const ix = this.index(port, s.tags[i]!);
       if (this.counts[ix]! < 0xffff) this.counts[ix]!++;
     }
+  }
+
+  /** A stored 9-byte sequence key; one that does not decode is skipped (null). */
+  addKey(key: Buffer): Sequence | null {
+    let s: Sequence;
+    try {
+      s = sequenceFromKey(key);
+    } catch {
+      return null;
+    }
+    this.add(s);
+    return s;
   }
 
   /** Replace the contents with exactly these keys. */
@@ -38,7 +49,7 @@ export class PacketFilter {
     this.counts = new Uint16Array(this.counts.length);
     let n = 0;
     for (const k of keys) {
-      this.add(k);
+      this.addKey(k);
       n++;
     }
     return n;
