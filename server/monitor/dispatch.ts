@@ -70,7 +70,8 @@ export class Dispatcher {
       }
       case 'close':
         this.opened.delete(`${req.family}|${req.address}|${req.port}`);
-        return this.firewall.close(req.family, req.address, req.port);
+        await this.firewall.close(req.family, req.address, req.port);
+        return undefined; // the vocabulary's close answers with no result (shared/ipc/messages.ts)
       case 'list': {
         const offset = req.offset ?? 0;
         const all = await this.firewall.list();

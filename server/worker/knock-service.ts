@@ -23,6 +23,7 @@ import { Counters } from './counters.js';
 import { Granter, replyTarget, type FirewallClient, type ReplyPort } from './grant.js';
 import { LIMITS } from './limits.js';
 import { PacketFilter } from './packet-filter.js';
+import { Rerun } from './rerun.js';
 import { StoreHealth } from './store-health.js';
 import { Verifier, type Decision } from './verifier.js';
 
@@ -55,7 +56,8 @@ export class KnockService implements StoreListener {
   private readonly auditLimiter = new WindowLimiter(LIMITS.rejectAuditsPerSec, 1000, 64);
   /** Sequences pushed while a rebuild's query was running: re-applied after it. */
   private addedDuringRebuild: Sequence[] | null = null;
-  private closing: Promise<void> | null = null;
+  private readonly rebuild = new Rerun(() => this.rebuildOnce());
+  private readonly closing = new Rerun(() => this.closePass());
 
   constructor(private readonly d: KnockServiceDeps) {
     this.filter = new PacketFilter(d.config.knockPorts);
@@ -74,13 +76,21 @@ export class KnockService implements StoreListener {
     this.addedDuringRebuild?.push(s);
   }
 
-  /** Reload the per-packet filter from the store (start, resync, periodic). Store errors: see health. */
-  async rebuildFilter(): Promise<number> {
-    this.addedDuringRebuild = [];
+  /**
+   * Reload the per-packet filter from the store (start, resync, periodic): one reload at a time,
+   * another after it when asked meanwhile; sequences pushed while its query runs are re-applied.
+   * Store errors reject (the caller reports them to the health tracker).
+   */
+  rebuildFilter(): Promise<number> {
+    return this.rebuild.run();
+  }
+
+  private async rebuildOnce(): Promise<number> {
+    const added: Sequence[] = [];
+    this.addedDuringRebuild = added;
     try {
-      const keys = await this.d.store.liveSequenceKeys();
-      const n = this.filter.rebuild(keys);
-      for (const s of this.addedDuringRebuild) this.filter.add(s);
+      const n = this.filter.rebuild(await this.d.store.liveSequenceKeys());
+      for (const s of added) this.filter.add(s);
       return n;
     } finally {
       this.addedDuringRebuild = null;
@@ -106,22 +116,20 @@ export class KnockService implements StoreListener {
 
   /** Close the grants of this gateway that an admin asked to close (on any host), in our own kernel. */
   closeRequested(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.closing = (async () => {
-      try {
-        for (const g of await this.d.store.closeRequests(this.d.now())) {
-          await this.d.firewall.close({ family: g.family, address: g.address, port: g.port });
-          await this.d.store.closeGrant(g.id, g.closeReason ?? 'closed by admin');
-          this.count('closed_by_admin');
-          this.d.log.log('info', 'grant.closed', { id: g.id, user: g.userName, device: g.deviceName, address: g.address, port: g.port });
-        }
-      } catch (e) {
-        this.d.log.limited('warn', 'grant.close_failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });
-      } finally {
-        this.closing = null;
+    return this.closing.run();
+  }
+
+  private async closePass(): Promise<void> {
+    try {
+      for (const g of await this.d.store.closeRequests(this.d.now())) {
+        await this.d.firewall.close({ family: g.family, address: g.address, port: g.port });
+        await this.d.store.closeGrant(g.id, g.closeReason ?? 'closed by admin');
+        this.count('closed_by_admin');
+        this.d.log.log('info', 'grant.closed', { id: g.id, user: g.userName, device: g.deviceName, address: g.address, port: g.port });
       }
-    })();
-    return this.closing;
+    } catch (e) {
+      this.d.log.limited('warn', 'grant.close_failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });
+    }
   }
 
   get pending(): { sources: number; packets: number; inFlight: number } {

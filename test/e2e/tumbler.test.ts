@@ -40,19 +40,8 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
   };
   const grantCount = (): number => w.grantCount();
   /** Capture knock SYNs on the server's interface while `fn` runs. */
-  const capture = async <T>(fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> => {
-    const file = join(w.dir, `cap-${Date.now()}.pcap`);
-    const td = w.spawnTracked('ip', ['netns', 'exec', w.ns.srv, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file,
-      `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`]);
-    await sleep(700);
-    const result = await fn();
-    await sleep(300);
-    td.kill('SIGTERM');
-    await new Promise((r) => td.once('exit', r));
-    return { result, syns: readSyns(file) };
-  };
-  const sendSyns = (ns: string, src: string, args: string[]) =>
-    spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(REPO, 'test/e2e/tools/send-syns.ts'), '--src', src, '--dst', SERVER_ADDR, ...args], { encoding: 'utf8', cwd: REPO, timeout: 30_000 });
+  const capture = <T>(fn: () => T | Promise<T>) => w.captureKnockSyns(w.ns.srv, fn);
+  const sendSyns = (ns: string, src: string, args: string[]) => ({ status: w.sendSyns(ns, src, SERVER_ADDR, args).code });
   const asPackets = (syns: CapturedSyn[]) => syns.slice(0, 3).map((s) => `${s.dstPort}:${s.isn}`).join(',');
 
   test('0. the worker that parses packets runs as the unprivileged user with no capabilities', () => {

@@ -4,22 +4,29 @@
  *
  *   cli 198.51.100.2 ─┐
  *   atk 198.51.100.3 ─┼─ br0 (in ns "lan") ─ srv 198.51.100.1 ── int0 203.0.113.1 ── int 203.0.113.2
+ *   (fleet)           └─ srb 198.51.100.4
  *
  * srv runs the real tumblerd (monitor + unprivileged worker), nftables, libpcap and an OpenSSH
  * server; int runs a second sshd (gateway case). The client runs as the unprivileged `tmbuser`
  * through the setuid raw-socket helper. Every process is killed by PID, every namespace deleted.
+ * World.create(tag, { fleet: true }) adds a second gateway, srb (its own tumblerd and sshd), and a
+ * throwaway PostgreSQL cluster (Unix socket in the world's directory, reachable from every
+ * namespace) that both gateways use as their store: gateway A is `srv` ("gw-a"), B is `srb` ("gw-b").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TestPostgres } from '../helpers/postgres.js';
+import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const SERVER_ADDR = '198.51.100.1';
 export const CLIENT_ADDR = '198.51.100.2';
 export const ATTACKER_ADDR = '198.51.100.3';
 export const INTERNAL_ADDR = '203.0.113.2';
+export const GATEWAY_B_ADDR = '198.51.100.4';
 export const KNOCK_RANGE = { first: 40000, last: 40999 };
 export const FORWARD_RANGE = { first: 50000, last: 50999 };
 export const CLIENT_USER = 'tmbuser';
@@ -42,34 +49,121 @@ function idOf(user: string): { uid: number; gid: number } {
   return { uid: Number(must('id', ['-u', user]).trim()), gid: Number(must('id', ['-g', user]).trim()) };
 }
 
+/** One gateway of the world: its namespace, address, config and the real tumblerd running there. */
+export class Gateway {
+  daemon: ChildProcess | null = null;
+  daemonLog = '';
+
+  constructor(
+    private readonly world: World,
+    readonly name: string,
+    readonly ns: string,
+    readonly address: string,
+    readonly configPath: string,
+  ) {}
+
+  /** `tumblerd` admin command inside this gateway's namespace (as root, like an admin would). */
+  admin(args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
+  }
+
+  /** Start the real daemon; resolves when its worker reports ready. */
+  async startDaemon(): Promise<void> {
+    const d = this.world.spawnTracked('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'),
+      '--config', this.configPath, 'run', '--pid-file', join(this.world.dir, `tumblerd-${this.name}.pid`)], { stdio: 'pipe' });
+    this.daemon = d;
+    this.daemonLog = '';
+    d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
+    d.stderr!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
+    await this.waitForLog('"worker.ready"', 30_000);
+  }
+
+  /** Waits for an event name in the daemon's JSON log (readiness only; tests assert on behaviour). */
+  async waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.daemonLog.includes(needle, from)) {
+      if (Date.now() > until) throw new Error(`${this.name}: daemon did not log ${needle} in ${timeoutMs} ms:\n${this.daemonLog.slice(-3000)}`);
+      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`${this.name}: daemon exited ${this.daemon.exitCode}:\n${this.daemonLog.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
+    await new Promise<void>((r) => { d.once('exit', () => r()); d.kill(signal); });
+    this.daemon = null;
+  }
+
+  /** SIGKILL to the whole gateway at once: the monitor, its worker, its nft session (a host dying). */
+  async killDaemon(): Promise<void> {
+    const d = this.daemon;
+    if (!d?.pid) return;
+    const exited = new Promise<void>((r) => { if (d.exitCode !== null || d.signalCode !== null) r(); else d.once('exit', () => r()); });
+    for (const pid of [...World.descendants(d.pid), d.pid]) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    await exited;
+    this.daemon = null;
+  }
+
+  /** The current worker's pid, from the monitor's last `worker.started` event. */
+  workerPid(): number | undefined {
+    const started = this.daemonLog.split('\n').filter((l) => l.includes('"worker.started"'));
+    const last = started.at(-1);
+    return last ? (JSON.parse(last) as { worker: number }).worker : undefined;
+  }
+
+  nft(args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns, 'nft', ...args]);
+  }
+
+  /** Elements in the kernel's IPv4 grant map (each one an open address . port). */
+  grantCount(): number {
+    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', 'grants4']);
+    const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
+    return j.nftables.find((x) => x.map)?.map?.elem?.length ?? 0;
+  }
+}
+
 export class World {
   readonly dir: string;
-  readonly ns: { lan: string; srv: string; cli: string; atk: string; int: string };
+  readonly ns: { lan: string; srv: string; cli: string; atk: string; int: string; srb: string };
   private readonly procs = new Set<ChildProcess>();
-  daemon: ChildProcess | null = null;
   readonly configPath: string;
   readonly helperPath: string;
   readonly clientHome: string;
   readonly dbPath: string;
+  /** Gateway A (srv) always; B (srb) in a fleet world. */
+  readonly gateways: Gateway[];
+  /** The fleet's PostgreSQL (fleet worlds only). */
+  pg: TestPostgres | null = null;
+  pgUrl = '';
 
-  private constructor(tag: string) {
+  private constructor(tag: string, readonly fleet: boolean) {
     const p = `tmb${process.pid % 100000}${tag}`;
-    this.ns = { lan: `${p}-lan`, srv: `${p}-srv`, cli: `${p}-cli`, atk: `${p}-atk`, int: `${p}-int` };
+    this.ns = { lan: `${p}-lan`, srv: `${p}-srv`, cli: `${p}-cli`, atk: `${p}-atk`, int: `${p}-int`, srb: `${p}-srb` };
     this.dir = mkdtempSync(join(tmpdir(), 'tumbler-e2e-'));
     chmodSync(this.dir, 0o755);
     this.configPath = join(this.dir, 'tumblerd.toml');
     this.helperPath = join(this.dir, 'bin', 'tumbler-helper');
     this.clientHome = join(this.dir, 'home');
     this.dbPath = join(this.dir, 'state', 'tumbler.db');
+    this.gateways = [new Gateway(this, 'gw-a', this.ns.srv, SERVER_ADDR, this.configPath)];
+    if (fleet) this.gateways.push(new Gateway(this, 'gw-b', this.ns.srb, GATEWAY_B_ADDR, join(this.dir, 'tumblerd-b.toml')));
   }
 
-  /** Build the namespaces, addresses, sshd's, config and the setuid helper. */
-  static create(tag = 'w'): World {
-    const w = new World(tag);
+  /** Build the namespaces, addresses, sshd's, config and the setuid helper (and the fleet's PostgreSQL). */
+  static create(tag = 'w', o: { fleet?: boolean } = {}): World {
+    const w = new World(tag, o.fleet === true);
     try {
       w.buildNetwork();
+      if (w.fleet) {
+        w.pg = TestPostgres.start();
+        w.pgUrl = w.pg.createDatabase('tumbler');
+      }
       w.prepareFiles();
-      w.startSshd(w.ns.srv, SERVER_ADDR);
+      for (const g of w.gateways) w.startSshd(g.ns, g.address);
       w.startSshd(w.ns.int, INTERNAL_ADDR);
     } catch (e) {
       w.destroy();
@@ -78,9 +172,28 @@ export class World {
     return w;
   }
 
+  /** Gateway A (the only one in a single-host world). */
+  get a(): Gateway {
+    return this.gateways[0]!;
+  }
+
+  get b(): Gateway {
+    const g = this.gateways[1];
+    if (!g) throw new Error('not a fleet world');
+    return g;
+  }
+
+  get daemon(): ChildProcess | null {
+    return this.a.daemon;
+  }
+
+  get daemonLog(): string {
+    return this.a.daemonLog;
+  }
+
   private buildNetwork(): void {
-    const { lan, srv, cli, atk, int } = this.ns;
-    for (const n of [lan, srv, cli, atk, int]) {
+    const { lan, srv, cli, atk, int, srb } = this.ns;
+    for (const n of [lan, srv, cli, atk, int, ...(this.fleet ? [srb] : [])]) {
       sh('ip', ['netns', 'del', n]); // a leftover of a crashed run with the same pid
       must('ip', ['netns', 'add', n]);
       must('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
@@ -88,6 +201,7 @@ export class World {
     must('ip', ['-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
     must('ip', ['-n', lan, 'link', 'set', 'br0', 'up']);
     const hosts: Array<[string, string, string]> = [[srv, 'vsrv', `${SERVER_ADDR}/24`], [cli, 'vcli', `${CLIENT_ADDR}/24`], [atk, 'vatk', `${ATTACKER_ADDR}/24`]];
+    if (this.fleet) hosts.push([srb, 'vsrb', `${GATEWAY_B_ADDR}/24`]);
     for (const [n, port, addr] of hosts) {
       must('ip', ['-n', lan, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
       must('ip', ['-n', lan, 'link', 'set', port, 'master', 'br0', 'up']);
@@ -127,14 +241,22 @@ export class World {
   }
 
   writeConfig(o: { window?: number; grace?: number; ttl?: number }): void {
-    writeFileSync(this.configPath, `# written by test/e2e/world.ts
+    const store = this.fleet
+      ? `[store]\nbackend = "postgres"\nurl = "${this.pgUrl}"\n`
+      : `[store]\nbackend = "sqlite"\npath = "${this.dbPath}"\n`;
+    for (const g of this.gateways) {
+      writeFileSync(g.configPath, `# written by test/e2e/world.ts
 [server]
 interfaces = ["eth0"]
-addresses = ["${SERVER_ADDR}"]
+addresses = ["${g.address}"]
 user = "${WORKER_USER}"
-database = "${this.dbPath}"
 log_format = "json"
 firewall = "nftables"
+
+${store}
+[fleet]
+gateway = "${g.name}"
+gateways = [${this.gateways.map((x) => `["${x.address}"]`).join(', ')}]
 
 [knock]
 ports = "${KNOCK_RANGE.first}-${KNOCK_RANGE.last}"
@@ -148,12 +270,13 @@ max_ttl = 300
 
 [services.ssh]
 id = 1
-target = "${SERVER_ADDR}:22"
+target = "${g.address}:22"
 
 [services.inner]
 id = 2
 target = "${INTERNAL_ADDR}:22"
 `, { mode: 0o644 });
+    }
   }
 
   private startSshd(ns: string, addr: string): void {
@@ -174,53 +297,48 @@ target = "${INTERNAL_ADDR}:22"
     return c;
   }
 
-  /** `tumblerd` admin command inside the server namespace (as root, like an admin would). */
+  /** `tumblerd` admin command on gateway A (as root, like an admin would). */
   admin(args: string[]): RunResult {
-    return sh('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
+    return this.a.admin(args);
   }
 
-  /** Start the real daemon; resolves when its worker reports ready. */
-  async startDaemon(): Promise<void> {
-    const d = this.spawnTracked('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'),
-      '--config', this.configPath, 'run', '--pid-file', join(this.dir, 'tumblerd.pid')], { stdio: 'pipe' });
-    this.daemon = d;
-    this.daemonLog = '';
-    d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
-    d.stderr!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
-    await this.waitForLog('"worker.ready"', 15_000);
+  /** Start gateway A's daemon; resolves when its worker reports ready. */
+  startDaemon(): Promise<void> {
+    return this.a.startDaemon();
   }
 
-  daemonLog = '';
-
-  /** Waits for an event name in the daemon's JSON log (readiness only; tests assert on behaviour). */
-  async waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!this.daemonLog.includes(needle, from)) {
-      if (Date.now() > until) throw new Error(`daemon did not log ${needle} in ${timeoutMs} ms:\n${this.daemonLog.slice(-3000)}`);
-      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited ${this.daemon.exitCode}:\n${this.daemonLog.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
+    return this.a.waitForLog(needle, timeoutMs, from);
   }
 
-  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const d = this.daemon;
-    if (!d || d.exitCode !== null || d.signalCode !== null) return;
-    await new Promise<void>((r) => { d.once('exit', () => r()); d.kill(signal); });
-    this.daemon = null;
+  stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.a.stopDaemon(signal);
   }
 
-  /** Elements in the kernel's IPv4 grant map (each one an open address . port). */
   grantCount(): number {
-    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', 'grants4']);
-    const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
-    return j.nftables.find((x) => x.map)?.map?.elem?.length ?? 0;
+    return this.a.grantCount();
   }
 
-  /** The current worker's pid, from the monitor's last `worker.started` event. */
   workerPid(): number | undefined {
-    const started = this.daemonLog.split('\n').filter((l) => l.includes('"worker.started"'));
-    const last = started.at(-1);
-    return last ? (JSON.parse(last) as { worker: number }).worker : undefined;
+    return this.a.workerPid();
+  }
+
+  /** Capture knock SYNs arriving in namespace `ns` (eth0) while `fn` runs. */
+  async captureKnockSyns<T>(ns: string, fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> {
+    const file = join(this.dir, `cap-${Date.now()}-${Math.random().toString(16).slice(2)}.pcap`);
+    const td = this.spawnTracked('ip', ['netns', 'exec', ns, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file,
+      `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`]);
+    await new Promise((r) => setTimeout(r, 700));
+    const result = await fn();
+    await new Promise((r) => setTimeout(r, 300));
+    td.kill('SIGTERM');
+    await new Promise((r) => td.once('exit', r));
+    return { result, syns: readSyns(file) };
+  }
+
+  /** Crafted SYNs from namespace `ns` (test/e2e/tools/send-syns.ts): `--packets PORT:ISN,...` or `--random N ...`. */
+  sendSyns(ns: string, src: string, dst: string, args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(REPO, 'test/e2e/tools/send-syns.ts'), '--src', src, '--dst', dst, ...args]);
   }
 
   /** Enroll a user+device on the server and on the client (as tmbuser); returns the profile name. */
@@ -287,7 +405,7 @@ target = "${INTERNAL_ADDR}:22"
   }
 
   nft(args: string[]): RunResult {
-    return sh('ip', ['netns', 'exec', this.ns.srv, 'nft', ...args]);
+    return this.a.nft(args);
   }
 
   /** PIDs of every descendant of `pid` (children first found, then theirs). */
@@ -310,6 +428,7 @@ target = "${INTERNAL_ADDR}:22"
       }
     }
     this.procs.clear();
+    this.pg?.stop();
     for (const n of Object.values(this.ns)) sh('ip', ['netns', 'del', n]);
     rmSync(this.dir, { recursive: true, force: true });
   }
