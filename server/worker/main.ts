@@ -23,6 +23,7 @@ import { requireWorkerAccount } from '../account.js';
 import { EXIT_CONFIG, EXIT_PRIVSEP, EXIT_RUNTIME, exitCodeFor } from '../exit-codes.js';
 import { ReplySender } from './reply-sender.js';
 import { STORE_LOG_INTERVAL_MS } from './store-health.js';
+import { escapeControl } from '../escape.js';
 
 // Node opens its inspector (a debugger on 127.0.0.1:9229) on SIGUSR1 when nothing handles the
 // signal: claim it before anything else. It logs the counters once the service runs.
@@ -121,7 +122,7 @@ async function openStoreWhenReachable(config: TumblerConfig, o: OpenStoreOptions
 
 main().catch((e: unknown) => {
   const code = isTumblerError(e) ? e.code : 'UNKNOWN';
-  process.stderr.write(`tumblerd worker: ${(e as Error).message} (${code})\n`);
+  process.stderr.write(`tumblerd worker: ${escapeControl((e as Error).message)} (${code})\n`);
   // 2 tells the monitor that restarting cannot help (bad config, database path, worker user).
   process.exit(exitCodeFor(code) === EXIT_CONFIG ? EXIT_CONFIG : EXIT_RUNTIME);
 });
