@@ -5,6 +5,7 @@
  * reads packets. A store that cannot be reached at start-up is retried, not a reason to exit: the
  * monitor would only restart us into the same wait.
  */
+import type { IpFamily } from '../../shared/net/address.js';
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { isIP } from 'node:net';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   };
   const filter = knockFilter(config.addresses, config.knockPorts);
   const captures: CaptureHandle[] = config.interfaces.map((iface) => openCapture(iface, filter, onFrame));
-  const families = [...new Set(config.addresses.map((a) => (isIP(a) === 6 ? 6 : 4) as 4 | 6))];
+  const families = [...new Set(config.addresses.map((a) => (isIP(a) === 6 ? 6 : 4) as IpFamily))];
   const replies = new ReplySender(families, randomBytes);
   const account = requireWorkerAccount(config.user);
   const password = config.store.backend === 'postgres' && config.store.passwordFile !== undefined

@@ -2,6 +2,7 @@
  * The worker's side of the monitor channel (OpenSSH's mm_* wrappers): typed requests over
  * length-framed JSON on an inherited pipe, answers correlated by id, a bounded wait for each.
  */
+import type { IpFamily } from '../../shared/net/address.js';
 import type { Duplex } from 'node:stream';
 import { TumblerError } from '../../shared/errors.js';
 import { decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_LIST_PAGE, type RequestOp } from '../../shared/ipc/index.js';
@@ -73,11 +74,11 @@ export class MonitorClient implements FirewallClient {
     return this.request({ op: 'hello', pid: process.pid });
   }
 
-  async open(g: { family: 4 | 6; address: string; port: number; service: string; ttl: number }): Promise<void> {
+  async open(g: { family: IpFamily; address: string; port: number; service: string; ttl: number }): Promise<void> {
     await this.request({ op: 'open', family: g.family, address: g.address, port: g.port, service: g.service, ttl: g.ttl });
   }
 
-  async close(g: { family: 4 | 6; address: string; port: number }): Promise<void> {
+  async close(g: { family: IpFamily; address: string; port: number }): Promise<void> {
     await this.request({ op: 'close', family: g.family, address: g.address, port: g.port });
   }
 
@@ -92,7 +93,7 @@ export class MonitorClient implements FirewallClient {
   }
 
   /** Tell the monitor which kernel grants are backed by live grant rows; it removes the rest. */
-  async reconcile(keep: Array<{ family: 4 | 6; address: string; port: number }>): Promise<void> {
+  async reconcile(keep: Array<{ family: IpFamily; address: string; port: number }>): Promise<void> {
     let i = 0;
     do {
       const part = keep.slice(i, i + MAX_KEEP);
