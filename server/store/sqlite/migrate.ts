@@ -3,9 +3,9 @@
  * applying the numbered forward-only migrations in `<repo>/migrations/sqlite` (`NNN_name.sql`), one
  * transaction each, tracked by `PRAGMA user_version`. A database newer than the code is refused.
  * The files may sit in a directory the worker account controls: they are never followed through a
- * symlink, and their mode and owner are changed only through descriptors opened with O_NOFOLLOW.
+ * symlink, and their mode and owner are changed only through O_PATH | O_NOFOLLOW descriptors.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { TumblerError } from '../../../shared/errors.js';
 import { findMigrationsDir, listMigrations, newerSchema, reason } from '../migrations.js';
@@ -52,24 +52,30 @@ export function checkDatabaseFiles(path: string): void {
   }
 }
 
+/** Linux open(2) O_PATH (not in Node's fs.constants): a handle to the inode itself, no read or write. */
+const O_PATH = 0o10000000;
+
 /**
- * Apply `change` to each existing database file through a descriptor opened with O_NOFOLLOW (a
- * symlink fails with ELOOP instead of being followed) and checked to be a regular file.
+ * Apply `change` to each existing database file, named by a descriptor opened with O_PATH |
+ * O_NOFOLLOW (a symlink yields the link itself, refused) and checked to be a regular file; the
+ * change goes through /proc/self/fd/N, i.e. to that inode and no other. O_PATH matters: closing an
+ * ordinary descriptor of the database would drop every POSIX lock this process holds on it,
+ * SQLite's included (an open connection would then lose its view of the WAL); an O_PATH one does not.
  */
-function onEachFile(path: string, change: (fd: number, f: string) => void): void {
+function onEachFile(path: string, change: (fdPath: string, f: string) => void): void {
   for (const f of databaseFiles(path)) {
     let fd: number;
     try {
-      fd = openSync(f, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      fd = openSync(f, O_PATH | constants.O_NOFOLLOW);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue;
-      if (code === 'ELOOP') throw unsafe(f, 'it is a symbolic link');
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new TumblerError('STORE_OPEN', `cannot open ${f}: ${reason(e)}`, { cause: e });
     }
     try {
-      if (!fstatSync(fd).isFile()) throw unsafe(f, 'it is not a regular file');
-      change(fd, f);
+      const st = fstatSync(fd);
+      if (st.isSymbolicLink()) throw unsafe(f, 'it is a symbolic link');
+      if (!st.isFile()) throw unsafe(f, 'it is not a regular file');
+      change(`/proc/self/fd/${fd}`, f);
     } finally {
       closeSync(fd);
     }
@@ -78,9 +84,9 @@ function onEachFile(path: string, change: (fd: number, f: string) => void): void
 
 /** Tighten the files we own to 0600; files owned by someone else are left alone (EPERM). */
 function restrictModes(path: string): void {
-  onEachFile(path, (fd) => {
+  onEachFile(path, (fdPath) => {
     try {
-      fchmodSync(fd, FILE_MODE);
+      chmodSync(fdPath, FILE_MODE);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
     }
@@ -92,9 +98,9 @@ function restrictModes(path: string): void {
  * run as root leaves nothing the unprivileged worker cannot open.
  */
 export function chownDatabaseFiles(path: string, uid: number, gid: number): void {
-  onEachFile(path, (fd, f) => {
+  onEachFile(path, (fdPath, f) => {
     try {
-      fchownSync(fd, uid, gid);
+      chownSync(fdPath, uid, gid);
     } catch (e) {
       throw new TumblerError('STORE_OPEN', `cannot chown ${f}: ${reason(e)}`, { cause: e });
     }

@@ -187,3 +187,26 @@ test('a version-1 database (before the fleet) upgrades in place: grants and audi
   assert.deepEqual(store.liveGrants(T0).map((g) => [g.port, g.gateway]), [[50001, null]], 'a grant from before the fleet is this host\'s');
   db.close();
 });
+
+// Closing an ordinary descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+// included: an open connection would then let another process's close delete the WAL under it and
+// never see a commit again. The mode and owner changes go through O_PATH descriptors for that reason.
+test('tightening modes and handing files back does not cost an open connection its view of later commits', (t) => {
+  const path = join(tmpDir(t), 'tumbler.db');
+  const db = openDatabase(path);
+  migrate(db);
+  chownDatabaseFiles(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  const store = new SqliteEngine(db, { now: () => T0 });
+  const write = (name: string) => {
+    const r = spawnSync(process.execPath, ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(path)}); d.prepare("INSERT INTO users (name, services, created_at) VALUES (?, '[]', 0)").run(${JSON.stringify(name)}); d.close();`],
+      { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  for (const [i, name] of ['a', 'b', 'c'].entries()) {
+    const before = store.dataVersion();
+    write(name);
+    assert.notEqual(store.dataVersion(), before, `commit ${i + 1} seen`);
+    assert.equal(store.listUsers().length, i + 1);
+  }
+  db.close();
+});
