@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
+import type { CapturedSyn } from './tools/pcap-file.js';
 import { ATTACKER_ADDR, CLIENT_ADDR, INTERNAL_ADDR, KNOCK_RANGE, REPO, SERVER_ADDR, WORKER_USER, World } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -109,15 +109,11 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     // The client's SYNs are held back on the wire (dropped where they enter the bridge) while copied.
     const hold = 'table netdev hold {\n chain in {\n  type filter hook ingress device "vcli" priority 0; policy drop;\n }\n}\n';
     assert.equal(spawnSync('ip', ['netns', 'exec', w.ns.lan, 'nft', '-f', '-'], { input: hold }).status, 0);
-    const file = join(w.dir, 'held.pcap');
-    const td = w.spawnTracked('ip', ['netns', 'exec', w.ns.cli, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file, 'tcp[13] == 2']);
-    await sleep(700);
+    const cap = await w.startCapture(w.ns.cli, 'tcp[13] == 2');
     const lost = open(alice, ['--timeout', '300']);
-    td.kill('SIGTERM');
-    await new Promise((r) => td.once('exit', r));
+    const held = await cap.stop();
     assert.equal(spawnSync('ip', ['netns', 'exec', w.ns.lan, 'nft', 'delete', 'table', 'netdev', 'hold']).status, 0);
     assert.equal(lost.code, 5); // no reply: the knock never arrived
-    const held = readSyns(file);
     assert.ok(held.length >= 3);
     const before = grantCount();
     assert.equal(sendSyns(w.ns.atk, ATTACKER_ADDR, ['--packets', asPackets(held)]).status, 0);

@@ -323,17 +323,41 @@ target = "${INTERNAL_ADDR}:22"
     return this.a.workerPid();
   }
 
-  /** Capture knock SYNs arriving in namespace `ns` (eth0) while `fn` runs. */
-  async captureKnockSyns<T>(ns: string, fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> {
+  /**
+   * tcpdump on `ns`'s eth0 with `filter`, resolved once tcpdump says it is capturing (a fixed pause
+   * is too short on a loaded machine); stop() ends it and returns the SYNs it wrote.
+   */
+  async startCapture(ns: string, filter: string): Promise<{ stop(): Promise<CapturedSyn[]> }> {
     const file = join(this.dir, `cap-${Date.now()}-${Math.random().toString(16).slice(2)}.pcap`);
-    const td = this.spawnTracked('ip', ['netns', 'exec', ns, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', file,
-      `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`]);
-    await new Promise((r) => setTimeout(r, 700));
+    // --immediate-mode: each packet reaches tcpdump at once, not when a capture block times out.
+    const td = this.spawnTracked('ip', ['netns', 'exec', ns, 'tcpdump', '--immediate-mode', '-U', '-n', '-i', 'eth0', '-w', file, filter], { stdio: 'pipe' });
+    await new Promise<void>((resolve, reject) => {
+      let said = '';
+      const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${said}`)), 15_000);
+      td.stderr!.on('data', (b: Buffer) => {
+        said += b.toString();
+        if (said.includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    return {
+      async stop() {
+        await new Promise((r) => setTimeout(r, 300));
+        const exited = new Promise((r) => td.once('exit', r));
+        td.kill('SIGTERM');
+        await exited;
+        return readSyns(file);
+      },
+    };
+  }
+
+  /** Capture knock SYNs arriving in namespace `ns` while `fn` runs. */
+  async captureKnockSyns<T>(ns: string, fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> {
+    const cap = await this.startCapture(ns, `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`);
     const result = await fn();
-    await new Promise((r) => setTimeout(r, 300));
-    td.kill('SIGTERM');
-    await new Promise((r) => td.once('exit', r));
-    return { result, syns: readSyns(file) };
+    return { result, syns: await cap.stop() };
   }
 
   /** Crafted SYNs from namespace `ns` (test/e2e/tools/send-syns.ts): `--packets PORT:ISN,...` or `--random N ...`. */
