@@ -1,5 +1,5 @@
 /**
- * The tables of tumblerd.toml, read in file order: [server], [knock], [grant], [services.<name>].
+ * The tables of tumblerd.toml: [server], [knock], [grant], [services.<name>], [store], [fleet].
  * Each reader lists its allowed keys (the table that documents the format), rejects any other,
  * then reads each key with its checker, default and meaning. Cross-table checks: overlap.ts.
  */

@@ -132,4 +132,25 @@ describe('a fleet of two gateways on one PostgreSQL', { skip: !isRoot && 'needs 
     assert.equal(b.code, 0, b.stderr);
     assert.equal(w.probe(w.ns.cli, GATEWAY_B_ADDR, b.opened!.port), 'connected');
   });
+
+  test('6. a gateway started while PostgreSQL is down waits (no exit, no restart loop) and serves once it is back', async () => {
+    await w.b.stopDaemon();
+    w.pg!.pause();
+    try {
+      await w.b.startDaemon({ ready: false });
+      await w.b.waitForLog('"worker.started"', 20_000);
+      const worker = w.b.workerPid()!;
+      await sleep(3000);
+      assert.equal(w.b.daemon!.exitCode, null, 'the monitor is still running');
+      assert.equal(w.b.workerPid(), worker, 'the same worker: not restarted');
+      process.kill(worker, 0); // still alive
+    } finally {
+      w.pg!.resume();
+    }
+    await w.b.waitForLog('"worker.ready"', 30_000);
+    knockAt(alice, w.b);
+    const o = open(alice);
+    assert.equal(o.code, 0, o.stderr);
+    assert.equal(w.probe(w.ns.cli, GATEWAY_B_ADDR, o.opened!.port), 'connected');
+  });
 });

@@ -67,15 +67,15 @@ export class Gateway {
     return sh('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
   }
 
-  /** Start the real daemon; resolves when its worker reports ready. */
-  async startDaemon(): Promise<void> {
+  /** Start the real daemon; resolves when its worker reports ready (or at once with { ready: false }). */
+  async startDaemon(o: { ready?: boolean } = {}): Promise<void> {
     const d = this.world.spawnTracked('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'),
       '--config', this.configPath, 'run', '--pid-file', join(this.world.dir, `tumblerd-${this.name}.pid`)], { stdio: 'pipe' });
     this.daemon = d;
     this.daemonLog = '';
     d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
     d.stderr!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
-    await this.waitForLog('"worker.ready"', 30_000);
+    if (o.ready !== false) await this.waitForLog('"worker.ready"', 30_000);
   }
 
   /** Waits for an event name in the daemon's JSON log (readiness only; tests assert on behaviour). */
