@@ -3,6 +3,7 @@
  * schema (the counterpart of createFirewall). SQLite: the file at [store] path; PostgreSQL: a pool
  * on [store] url with the password read beforehand (postgres/password-file.ts) or none (peer).
  */
+import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import type { Store } from './types.js';
 
@@ -50,7 +51,6 @@ export async function openStore(config: TumblerConfig, o: OpenStoreOptions = {})
     return { store, migrated };
   } catch (e) {
     await store.close().catch(() => undefined);
-    const { TumblerError } = await import('../../shared/errors.js');
     if (e instanceof TumblerError) throw e;
     throw new TumblerError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, { cause: e });
   }
