@@ -1,9 +1,11 @@
 /**
  * The admin commands' store. SQLite: the commands run as root, but the database belongs to the
  * worker's account: SQLite gives -wal/-shm to whoever opens the database first, and a root-owned
- * -shm would lock the unprivileged worker out. So a new database gets a 0700 directory and files
- * owned by the worker user; an existing one owned by the worker user has its files chowned back
- * (through O_NOFOLLOW descriptors: the directory is the worker's) right after open and migration.
+ * -shm would lock the unprivileged worker out. So a new database gets a 0700 directory, and a new
+ * database or one the worker owns is opened and migrated with the worker's identity (files it
+ * creates are the worker's; a link in the worker's directory reaches only what the worker could
+ * reach); -wal/-shm left root-owned by an older run are handed back first, through O_PATH
+ * descriptors that never follow a link. A database owned by someone else is left as it is.
  * PostgreSQL: the URL and password file of the config. Loaded lazily: `run` never loads a store.
  */
 import { existsSync, lstatSync, mkdirSync, chownSync } from 'node:fs';
@@ -41,17 +43,19 @@ export async function openAdminDatabase(cfg: TumblerConfig, now: () => number = 
   if (!existed) prepareDirectory(dirname(path), account!);
   const owner: AccountInfo | null = account && (!existed || lstatSync(path).uid === account.uid) ? account : null;
 
-  // 2. Open, hand the files back at once, migrate, hand back again (migration may create -wal).
-  const { store, migrated } = await openStore(cfg, {
-    now,
-    afterSqliteOpen: (p) => { if (owner) chownDatabaseFiles(p, owner.uid, owner.gid); },
-  });
+  // 2. Hand back what an older run left root-owned, then open and migrate as the worker.
+  if (owner && existed) chownDatabaseFiles(path, owner.uid, owner.gid);
+  const { store, migrated } = await openStore(cfg, { now, sqliteUser: owner && { uid: owner.uid, gid: owner.gid } });
   return { store, migrated, where: path, close: () => store.close() };
 }
 
-/** Create the database directory 0700 for the worker; an existing directory is left as it is. */
+/**
+ * Create the database directory 0700 for the worker; missing parents 0755 (the worker must pass
+ * through them). An existing directory is left as it is.
+ */
 function prepareDirectory(dir: string, account: AccountInfo): void {
   if (existsSync(dir)) return;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { mode: 0o700 });
   chownSync(dir, account.uid, account.gid);
 }

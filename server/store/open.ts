@@ -13,8 +13,8 @@ export interface OpenStoreOptions {
   readonly password?: string;
   /** Accepts per group commit at most (1 = one commit per grant: the benchmark's baseline). */
   readonly maxBatch?: number;
-  /** SQLite only: called after the file is opened and again after migrating (admin: hand files back). */
-  readonly afterSqliteOpen?: (path: string) => void;
+  /** SQLite only: open and migrate with this identity (admin commands: the worker account's; see sqlite/as-user.ts). */
+  readonly sqliteUser?: { readonly uid: number; readonly gid: number } | null;
 }
 
 export interface OpenedStore {
@@ -28,17 +28,18 @@ export async function openStore(config: TumblerConfig, o: OpenStoreOptions = {})
   if (config.store.backend === 'sqlite') {
     const { openDatabase, migrate } = await import('./sqlite/migrate.js');
     const { SqliteStore } = await import('./sqlite/store.js');
+    const { asUser } = await import('./sqlite/as-user.js');
     const path = config.store.path;
-    const db = openDatabase(path, { now });
-    try {
-      o.afterSqliteOpen?.(path);
-      const migrated = migrate(db, { now });
-      o.afterSqliteOpen?.(path);
-      return { store: new SqliteStore(db, { now, gateway, ...(o.maxBatch !== undefined && { maxBatch: o.maxBatch }) }), migrated };
-    } catch (e) {
-      db.close();
-      throw e;
-    }
+    const { db, migrated } = asUser(o.sqliteUser ?? null, () => {
+      const db = openDatabase(path, { now });
+      try {
+        return { db, migrated: migrate(db, { now }) };
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+    });
+    return { store: new SqliteStore(db, { now, gateway, ...(o.maxBatch !== undefined && { maxBatch: o.maxBatch }) }), migrated };
   }
   const pg = (await import('pg')).default;
   const { PostgresStore, poolConfig } = await import('./postgres/store.js');
