@@ -1,7 +1,7 @@
 /**
  * The worker's knock path, from a captured frame to a grant and its reply:
- * parse → source check → per-packet filter → assemble (all synchronous, in memory) → verify (one
- * store lookup) → grant (./grant.ts: firewall, one store transaction, reply) | resend the stored
+ * parse → source check → per-packet filter → assemble → live-key check (all synchronous, in
+ * memory) → verify (one store lookup) → grant (./grant.ts: firewall, one store transaction, reply) | resend the stored
  * reply | silence, with a reason code counted and logged. A store that cannot answer fails closed.
  * The filter follows the store's push (sequences issued on any gateway); close requests from
  * admins are carried out on this gateway's own grants. Everything it touches is injected, so
@@ -175,6 +175,10 @@ export class KnockService implements StoreListener {
     for (const t of triples) {
       const sequence = Verifier.sequenceOf(t);
       const key = sequenceKey(sequence);
+      if (!this.filter.hasSequence(key)) {
+        this.count('reject.NO_SEQUENCE'); // decided in memory: no store round trip
+        continue;
+      }
       // In flight: this exact triple (a duplicate packet re-assembles it). Another triple on the
       // same sequence (a spoof carrying the right tag) is evaluated on its own: it must not block the real one.
       const id = `${key.toString('hex')}:${t[0].isn}:${t[1].isn}:${t[2].isn}`;

@@ -24,3 +24,19 @@ test('a pushed sequence passes at once; keys that do not decode are skipped', ()
   assert.equal(f.addKey(Buffer.alloc(9)), null); // ports 0,0,0: not a sequence
   assert.equal(f.addKey(Buffer.alloc(4)), null);
 });
+
+test('only a triple that is exactly a live sequence passes the key check; rebuild replaces the set', () => {
+  const f = new PacketFilter({ first: 40000, last: 40999 });
+  const live = { ports: [40001, 40002, 40003] as const, tags: [1, 2, 3] as const };
+  const other = { ports: [40001, 40002, 40004] as const, tags: [1, 2, 4] as const };
+  f.rebuild([sequenceKey(live), sequenceKey(other)]);
+  assert.equal(f.hasSequence(sequenceKey(live)), true);
+  // Every (port, tag) pair of this mix is live, the triple is not.
+  const mixed = { ports: [40001, 40003, 40004] as const, tags: [1, 3, 4] as const };
+  assert.equal(f.passes(40001, 0x01000000) && f.passes(40003, 0x03000000) && f.passes(40004, 0x04000000), true);
+  assert.equal(f.hasSequence(sequenceKey(mixed)), false);
+  f.rebuild([sequenceKey(other)]);
+  assert.equal(f.hasSequence(sequenceKey(live)), false);
+  f.add(live);
+  assert.equal(f.hasSequence(sequenceKey(live)), true);
+});
