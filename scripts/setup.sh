@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root (it installs packages and creates accounts)" >&2; exit 1; fi
 
 pkgs=(nftables iptables ipset libpcap-dev iproute2 openssh-server openssh-client tcpdump libcap2-bin
-      build-essential python3 procps util-linux faketime p0f
+      build-essential python3 procps util-linux faketime p0f postgresql-15
       # npm run package and its tests: dpkg-shlibdeps, groff (man pages), systemd-analyze verify
       # (which runs man for the unit's Documentation= links)
       dpkg-dev groff-base man-db systemd)
@@ -16,10 +16,16 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# PostgreSQL: only the server binaries are needed (tests start throwaway clusters of their own on a
+# Unix socket); do not let the package create and start Debian's default cluster.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  mkdir -p /etc/postgresql-common
+  echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 fi
 # The tests and the demo start their own sshd inside namespaces; the host's must not be needed.
 mkdir -p /run/sshd

@@ -4,6 +4,7 @@
  * passwords, sequences or reply bytes. Per-event rate limit under flood, with a count of drops.
  */
 import type { LogFormat } from './config/types.js';
+import { escapeControl } from './escape.js';
 import { WindowLimiter } from './window-limiter.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -26,7 +27,7 @@ export function createLogger(o: { format: LogFormat; component: string; perSec: 
     if (o.format === 'json') {
       write(JSON.stringify({ ts, level, component: o.component, event, ...fields }));
     } else {
-      const kv = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+      const kv = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${escapeControl(String(v))}`).join(' '); // values may come from the network or the database
       write(`${ts} ${level} ${o.component} ${event}${kv ? ' ' + kv : ''}`);
     }
   };

@@ -8,9 +8,10 @@ import { chownSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
-import { migrate, openDatabase } from '../../server/store/migrate.js';
-import { SqliteStore } from '../../server/store/store.js';
+import { migrate, openDatabase } from '../../server/store/sqlite/migrate.js';
+import { SqliteEngine } from '../../server/store/sqlite/engine.js';
 import { KNOCK_RANGE, WORKER_USER, type World } from '../../test/e2e/world.js';
+import { distinctSequences } from '../../test/unit/server/store/fixtures/seed.js';
 import { spawnSync } from 'node:child_process';
 
 export interface SeededDevice { key: Buffer; sequence: Sequence }
@@ -18,15 +19,19 @@ export interface SeededDevice { key: Buffer; sequence: Sequence }
 export function seedDevices(w: World, devices: number, prefix = 'bulk'): { lookupUs: number; devices: SeededDevice[] } {
   const db = openDatabase(w.dbPath);
   migrate(db);
-  const store = new SqliteStore(db);
+  const store = new SqliteEngine(db);
   const seeded: SeededDevice[] = [];
+  const draw = distinctSequences(KNOCK_RANGE, randomBytes);
   const perUser = 100;
   db.transaction(() => {
     for (let i = 0; i < devices; i++) {
       if (i % perUser === 0) store.addUser(`${prefix}${i / perUser}`, ['ssh']);
-      const d = { key: randomBytes(16), sequence: store.generateUniqueSequence(KNOCK_RANGE) };
+      const d = { key: randomBytes(16), sequence: draw() };
       seeded.push(d);
-      store.addDevice(`${prefix}${Math.floor(i / perUser)}`, `d${i}`, d.key, { salt: randomBytes(16), N: 1 << 15, r: 8, p: 1 }, d.sequence);
+      store.enrollDevice({
+        user: `${prefix}${Math.floor(i / perUser)}`, device: `d${i}`, mode: 'add', key: d.key, kdf: { salt: randomBytes(16), N: 1 << 15, r: 8, p: 1 },
+        first: d.sequence, audit: { event: 'admin.device.add', result: 'ok' },
+      });
     }
   })();
   const probes = 10_000;

@@ -1,6 +1,6 @@
 /**
  * What an admin command works with: the parsed config and the opened store, loaded lazily (the
- * `run` path must not load SQLite) and always closed afterwards.
+ * `run` path must not load a store) and always closed afterwards.
  */
 import { ACCOUNT_NAME } from '../config/limits.js';
 import type { TumblerConfig } from '../config/types.js';
@@ -21,11 +21,11 @@ export async function withStore<T>(configPath: string, fn: (ctx: AdminContext) =
   const cfg = await loadAdminConfig(configPath);
   const { openAdminDatabase } = await import('./database.js');
   const now = Date.now;
-  const data = openAdminDatabase(cfg, now);
+  const data = await openAdminDatabase(cfg, now);
   try {
     return await fn({ cfg, data, now });
   } finally {
-    data.close();
+    await data.close();
   }
 }
 

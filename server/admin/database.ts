@@ -1,29 +1,39 @@
 /**
- * The admin commands' database handle. They run as root, but the database belongs to the worker's
- * account: SQLite gives -wal/-shm to whoever opens the database first, and a root-owned -shm would
- * lock the unprivileged worker out. So: a new database gets a 0700 directory and files owned by
- * the worker user; an existing one owned by the worker user has its files chowned back right after
- * every open and migration. Loaded lazily: the privileged `run` path never loads SQLite.
+ * The admin commands' store. SQLite: the commands run as root, but the database belongs to the
+ * worker's account: SQLite gives -wal/-shm to whoever opens the database first, and a root-owned
+ * -shm would lock the unprivileged worker out. So a new database gets a 0700 directory, and a new
+ * database or one the worker owns is opened and migrated with the worker's identity (files it
+ * creates are the worker's; a link in the worker's directory reaches only what the worker could
+ * reach); -wal/-shm left root-owned by an older run are handed back first, through O_PATH
+ * descriptors that never follow a link. A database owned by someone else is left as it is.
+ * PostgreSQL: the URL and password file of the config. Loaded lazily: `run` never loads a store.
  */
-import { existsSync, mkdirSync, chownSync, statSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, chownSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
-import { chownDatabaseFiles, migrate, openDatabase, type Db } from '../store/migrate.js';
-import { SqliteStore } from '../store/store.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import { findAccount, type AccountInfo } from '../account.js';
 
 export interface AdminDatabase {
-  readonly db: Db;
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly migrated: { from: number; to: number };
-  close(): void;
+  /** Where the data lives, for messages: the SQLite path or the PostgreSQL URL. */
+  readonly where: string;
+  close(): Promise<void>;
 }
 
-export function openAdminDatabase(cfg: TumblerConfig, now: () => number = Date.now): AdminDatabase {
-  const path = cfg.database;
+export async function openAdminDatabase(cfg: TumblerConfig, now: () => number = Date.now): Promise<AdminDatabase> {
   const account = findAccount(cfg.user);
+  if (cfg.store.backend === 'postgres') {
+    const { readPasswordFile } = await import('../store/postgres/password-file.js');
+    const password = cfg.store.passwordFile === undefined ? undefined : readPasswordFile(cfg.store.passwordFile, account?.uid ?? 0);
+    const { store, migrated } = await openStore(cfg, { now, ...(password !== undefined && { password }) });
+    return { store, migrated, where: cfg.store.url, close: () => store.close() };
+  }
+  const path = cfg.store.path;
+  const { chownDatabaseFiles } = await import('../store/sqlite/migrate.js');
 
   // 1. Who should own the files: the worker, for a new database or one it already owns.
   const existed = existsSync(path);
@@ -31,27 +41,21 @@ export function openAdminDatabase(cfg: TumblerConfig, now: () => number = Date.n
     throw new TumblerError('ADMIN_NO_WORKER_USER', `worker user "${cfg.user}" does not exist; create it first (useradd --system --no-create-home ${cfg.user})`);
   }
   if (!existed) prepareDirectory(dirname(path), account!);
-  const owner: AccountInfo | null = account && (!existed || statSync(path).uid === account.uid) ? account : null;
-  const giveBack = (): void => { if (owner) chownDatabaseFiles(path, owner.uid, owner.gid); };
+  const owner: AccountInfo | null = account && (!existed || lstatSync(path).uid === account.uid) ? account : null;
 
-  // 2. Open, hand the files back at once, migrate, hand back again (migration may create -wal).
-  const db = openDatabase(path, { now });
-  let migrated: { from: number; to: number };
-  try {
-    giveBack();
-    migrated = migrate(db, { now });
-    giveBack();
-  } catch (e) {
-    db.close();
-    throw e;
-  }
-  const store = new SqliteStore(db, { now, random: randomBytes });
-  return { db, store, migrated, close: () => db.close() };
+  // 2. Hand back what an older run left root-owned, then open and migrate as the worker.
+  if (owner && existed) chownDatabaseFiles(path, owner.uid, owner.gid);
+  const { store, migrated } = await openStore(cfg, { now, sqliteUser: owner && { uid: owner.uid, gid: owner.gid } });
+  return { store, migrated, where: path, close: () => store.close() };
 }
 
-/** Create the database directory 0700 for the worker; an existing directory is left as it is. */
+/**
+ * Create the database directory 0700 for the worker; missing parents 0755 (the worker must pass
+ * through them). An existing directory is left as it is.
+ */
 function prepareDirectory(dir: string, account: AccountInfo): void {
   if (existsSync(dir)) return;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { mode: 0o700 });
   chownSync(dir, account.uid, account.gid);
 }

@@ -24,10 +24,10 @@ export function registerDeviceCommands(program: Command, configPath: () => strin
     await withStore(configPath(), async (ctx) => {
       await enrollDevice(ctx, {
         user, device: name, mode: 'add', auditEvent: 'admin.device.add',
-        precheck: () => {
+        precheck: async () => {
           checkDeviceName(name);
-          if (!ctx.data.store.getUser(user)) throw new TumblerError('STORE_NOT_FOUND', `no user ${user}`);
-          if (ctx.data.store.getDevice(user, name)) throw new TumblerError('STORE_EXISTS', `device ${user}/${name} already exists`);
+          if (!(await ctx.data.store.getUser(user))) throw new TumblerError('STORE_NOT_FOUND', `no user ${user}`);
+          if (await ctx.data.store.getDevice(user, name)) throw new TumblerError('STORE_EXISTS', `device ${user}/${name} already exists`);
         },
       }, opts);
       process.stderr.write(`added device ${user}/${name}\n`);
@@ -44,8 +44,8 @@ export function registerDeviceCommands(program: Command, configPath: () => strin
     await withStore(configPath(), async (ctx) => {
       await enrollDevice(ctx, {
         user, device: name, mode: 'reenroll', auditEvent: 'admin.device.reenroll',
-        precheck: () => {
-          if (!ctx.data.store.getDevice(user, name)) throw new TumblerError('STORE_NOT_FOUND', `no device ${user}/${name}`);
+        precheck: async () => {
+          if (!(await ctx.data.store.getDevice(user, name))) throw new TumblerError('STORE_NOT_FOUND', `no device ${user}/${name}`);
         },
       }, opts);
       process.stderr.write(`re-enrolled device ${user}/${name}\n`);
@@ -57,8 +57,8 @@ export function registerDeviceCommands(program: Command, configPath: () => strin
     .argument('[user]', 'only this user\'s devices')
     .option('--json', 'print JSON')
     .action(action(async (user: string | undefined, opts: { json?: boolean }) => {
-      await withStore(configPath(), ({ data }) => {
-        const devices = data.store.listDevices(user);
+      await withStore(configPath(), async ({ data }) => {
+        const devices = await data.store.listDevices(user);
         if (opts.json) {
           printJson(devices.map((d) => ({
             user: d.userName, device: d.name, enabled: d.enabled, createdAt: isoTime(d.createdAt),
@@ -79,9 +79,9 @@ export function registerDeviceCommands(program: Command, configPath: () => strin
       .argument('<user>', 'user')
       .argument('<device>', 'device')
       .action(action(async (user: string, name: string) => {
-        await withStore(configPath(), ({ data }) => {
-          data.store.setDeviceEnabled(user, name, enable);
-          data.store.recordAudit({ event: `admin.device.${verb}`, user, device: name, result: 'ok', reason: `by ${operator()}` });
+        await withStore(configPath(), async ({ data }) => {
+          await data.store.setDeviceEnabled(user, name, enable);
+          await data.store.recordAudit({ event: `admin.device.${verb}`, user, device: name, result: 'ok', reason: `by ${operator()}` });
           process.stderr.write(`device ${user}/${name} ${verb}d\n`);
         });
       }));
@@ -95,8 +95,8 @@ export function registerDeviceCommands(program: Command, configPath: () => strin
     .action(action(async (user: string, name: string, opts: { closeGrants?: boolean }) => {
       const { closeGrantsInKernel, describeLeftOpen } = await import('./grant-close.js');
       await withStore(configPath(), async (ctx) => {
-        const live = ctx.data.store.deleteDevice(user, name);
-        ctx.data.store.recordAudit({ event: 'admin.device.revoke', user, device: name, result: 'ok', reason: `by ${operator()}` });
+        const live = await ctx.data.store.deleteDevice(user, name);
+        await ctx.data.store.recordAudit({ event: 'admin.device.revoke', user, device: name, result: 'ok', reason: `by ${operator()}` });
         process.stderr.write(`device ${user}/${name} revoked\n`);
         if (opts.closeGrants) await closeGrantsInKernel(ctx, live, 'revoked');
         else describeLeftOpen(live, ctx.now());

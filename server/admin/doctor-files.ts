@@ -5,6 +5,7 @@
  */
 import { statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
+import { isTumblerError } from '../../shared/errors.js';
 import type { AccountInfo } from '../account.js';
 import type { Check } from './doctor-types.js';
 
@@ -70,4 +71,16 @@ export function databaseChecks(database: string, account: AccountInfo | null): C
     });
   }
   return checks;
+}
+
+/** PostgreSQL: the password file, when there is one, is what the worker will accept (peer auth needs none). */
+export async function passwordFileChecks(file: string | undefined, account: AccountInfo | null): Promise<Check[]> {
+  if (file === undefined) return [{ name: 'store-password', status: 'ok', detail: 'no password_file: peer (or .pgpass) authentication' }];
+  const { readPasswordFile } = await import('../store/postgres/password-file.js'); // not loaded by `run`
+  try {
+    readPasswordFile(file, account?.uid ?? 0);
+    return [{ name: 'store-password', status: 'ok', detail: `${file}: a regular file, mode 0600/0400, owned by root or the worker` }];
+  } catch (e) {
+    return [{ name: 'store-password', status: 'fail', detail: isTumblerError(e) ? e.message : String(e), hint: `chown root: ${file} && chmod 0600 ${file}` }];
+  }
 }

@@ -1,13 +1,13 @@
 /**
  * `tumblerd doctor [--json]`: checks the host for everything tumblerd needs and reports each item
  * as ok / warn / fail with a hint. Exit 0 when nothing fails, 1 otherwise. Read-only: it changes
- * nothing and does not open the database.
+ * nothing and does not open the store.
  */
 import type { Command } from 'commander';
 import { isTumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import { findAccount } from '../account.js';
-import { databaseChecks } from './doctor-files.js';
+import { databaseChecks, passwordFileChecks } from './doctor-files.js';
 import {
   clockCheck, hooksOf, interfaceChecks, iptablesChainCheck, iptablesChecks, iptablesCoexistenceChecks, libpcapCheck, nftCheck,
   nftCoexistenceChecks, nftTableCheck, rootCheck, workerUserCheck,
@@ -53,7 +53,8 @@ export async function runDoctor(configPath: string): Promise<Check[]> {
   // 4. The worker's account and its database.
   const account = findAccount(cfg.user);
   checks.push(workerUserCheck(cfg.user, account));
-  checks.push(...databaseChecks(cfg.database, account));
+  if (cfg.store.backend === 'sqlite') checks.push(...databaseChecks(cfg.store.path, account));
+  else checks.push(...await passwordFileChecks(cfg.store.passwordFile, account));
 
   // 5. The clock (knock timestamps).
   checks.push(clockCheck());

@@ -13,6 +13,7 @@ import { TumblerError } from '../../shared/errors.js';
 import { bundleCheck, encodeBundle, type BundleFields } from '../../shared/protocol/bundle.js';
 import { DEFAULT_SCRYPT, SALT_BYTES, deriveDeviceKey, type KdfParams } from '../../shared/protocol/kdf.js';
 import type { TumblerConfig } from '../config/types.js';
+import { withFreshSequence } from '../store/sequence-draw.js';
 import type { AdminContext } from './context.js';
 import { operator } from './context.js';
 import { obtainPassword, type PasswordOptions } from './password.js';
@@ -27,9 +28,9 @@ export interface EnrollRequest {
   readonly device: string;
   readonly mode: 'add' | 'reenroll';
   /** Checks that need no password (exists / not found), run before asking for one. */
-  readonly precheck: () => void;
-  /** Runs first inside the transaction (e.g. create the user). */
-  readonly inTransaction?: () => void;
+  readonly precheck: () => Promise<void>;
+  /** Create the user with these services in the same transaction (`user add`). */
+  readonly createUser?: readonly string[];
   readonly auditEvent: string;
 }
 
@@ -46,14 +47,9 @@ export function resolveServices(cfg: TumblerConfig, list?: string): string[] {
   return names;
 }
 
-/**
- * The fleet's gateways, each its address literals: `[fleet] gateways` when configured, else this
- * server's own addresses as the one gateway. (The [fleet] table arrives with the fleet store; until
- * then the config has no such key and this reads [server] addresses.)
- */
+/** The fleet's gateways, each its address literals: `[fleet] gateways` when configured, else this server's own addresses as the one gateway. */
 export function fleetGateways(cfg: TumblerConfig): readonly (readonly string[])[] {
-  const fleet = (cfg as { readonly fleet?: { readonly gateways?: readonly (readonly string[])[] } }).fleet;
-  return fleet?.gateways && fleet.gateways.length > 0 ? fleet.gateways : [cfg.addresses];
+  return cfg.fleet.gateways; // [fleet] gateways, or this server's addresses as the one gateway
 }
 
 /**
@@ -122,7 +118,8 @@ function openBundleSink(out?: string): BundleSink {
 export async function enrollDevice(ctx: AdminContext, r: EnrollRequest, o: BundleOptions, random: (n: number) => Buffer = randomBytes): Promise<void> {
   const { cfg, data, now } = ctx;
   const gateways = resolveGateways(cfg, o.server);
-  r.precheck();
+  await r.precheck();
+  const services = bundleServices(cfg, r.createUser ?? (await data.store.getUser(r.user))?.services ?? []);
   const sink = openBundleSink(o.out);
   try {
     // 1. Password → key (slow, outside any transaction).
@@ -130,21 +127,19 @@ export async function enrollDevice(ctx: AdminContext, r: EnrollRequest, o: Bundl
     const kdf: KdfParams = { ...DEFAULT_SCRYPT, salt: random(SALT_BYTES) };
     const key = await deriveDeviceKey(password, kdf);
 
-    // 2. One transaction: the device and its first sequence, the audit row, the encoded bundle.
+    // 2. One transaction: (the user,) the device and its first sequence, the audit row; a drawn
+    //    sequence already in play somewhere in the fleet is drawn again.
     let text: string;
     try {
-      text = data.db.transaction((): string => {
-        r.inTransaction?.();
-        const user = data.store.getUser(r.user);
-        if (!user) throw new TumblerError('STORE_NOT_FOUND', `no user ${r.user}`);
-        const services = bundleServices(cfg, user.services);
-        const sequence = data.store.generateUniqueSequence(cfg.knockPorts);
-        if (r.mode === 'add') data.store.addDevice(r.user, r.device, key, kdf, sequence);
-        else data.store.reenrollDevice(r.user, r.device, key, kdf, sequence);
-        data.store.recordAudit({ event: r.auditEvent, user: r.user, device: r.device, result: 'ok', reason: `by ${operator()}` });
-        const fields: BundleFields = { gateways, user: r.user, device: r.device, kdf, sequence, services, issuedAtMs: now() };
-        return encodeBundle({ ...fields, check: bundleCheck(key, fields) }) + '\n';
-      }).immediate();
+      const sequence = await withFreshSequence(cfg.knockPorts, random, async (first) => {
+        await data.store.enrollDevice({
+          user: r.user, device: r.device, mode: r.mode, key, kdf, first, ...(r.createUser && { createUser: r.createUser }),
+          audit: { event: r.auditEvent, user: r.user, device: r.device, result: 'ok', reason: `by ${operator()}` },
+        });
+        return first;
+      });
+      const fields: BundleFields = { gateways, user: r.user, device: r.device, kdf, sequence, services, issuedAtMs: now() };
+      text = encodeBundle({ ...fields, check: bundleCheck(key, fields) }) + '\n';
     } finally {
       key.fill(0);
     }

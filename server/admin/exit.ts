@@ -5,50 +5,16 @@
  */
 import type { Command, CommanderError } from 'commander';
 import { isTumblerError } from '../../shared/errors.js';
-import { exitTable } from '../../shared/exit-table.js';
+import { EXIT_CODES_HELP, exitCodeFor } from '../exit-codes.js';
+import { escapeControl } from '../escape.js';
 
-const table = exitTable({
-  statuses: {
-    OK: { code: 0, meaning: 'success' },
-    RUNTIME: { code: 1, meaning: 'runtime error' },
-    USAGE: { code: 2, meaning: 'bad config, usage, password source or database path' },
-    NOT_FOUND: { code: 3, meaning: 'not found, or already exists' },
-  },
-  byError: {
-    USAGE: 'USAGE',
-    STORE_OPEN: 'USAGE',
-    STORE_SCHEMA_NEWER: 'USAGE',
-    ADMIN_UNKNOWN_SERVICE: 'USAGE',
-    ADMIN_BAD_ADDRESS: 'USAGE',
-    ADMIN_BAD_TTL: 'USAGE',
-    ADMIN_NO_PASSWORD: 'USAGE',
-    ADMIN_PASSWORD_MISMATCH: 'USAGE',
-    ADMIN_PASSWORD_FILE: 'USAGE',
-    ADMIN_PASSWORD_FILE_MODE: 'USAGE',
-    ADMIN_INTERRUPTED: 'USAGE',
-    KDF_WEAK_PASSWORD: 'USAGE',
-    STORE_BAD_NAME: 'USAGE',
-    PRIVSEP_USER: 'USAGE',
-    STORE_NOT_FOUND: 'NOT_FOUND',
-    STORE_EXISTS: 'NOT_FOUND',
-    ADMIN_NOT_RUNNING: 'NOT_FOUND',
-    ADMIN_OUT_EXISTS: 'NOT_FOUND',
-  },
-  byPrefix: [['CONFIG_', 'USAGE']],
-  fallback: 'RUNTIME',
-});
-
-export const EXIT_CODES_HELP = table.help;
-
-export function exitCodeFor(code: string): number {
-  return table.statusFor(code);
-}
+export { EXIT_CODES_HELP, exitCodeFor };
 
 /** Print the error as one line on stderr and exit with its code. */
 export function fail(e: unknown): never {
   const code = isTumblerError(e) ? e.code : 'UNKNOWN';
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`tumblerd: ${message} (${code})\n`);
+  process.stderr.write(`tumblerd: ${escapeControl(message)} (${code})\n`);
   process.exit(exitCodeFor(code));
 }
 

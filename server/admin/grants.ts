@@ -8,7 +8,9 @@ import { randomInt } from 'node:crypto';
 import { TumblerError, isTumblerError } from '../../shared/errors.js';
 import { classifyIp, parseIp } from '../config/address.js';
 import type { TumblerConfig } from '../config/types.js';
+import type { IpFamily } from '../../shared/net/address.js';
 import type { Grant } from '../store/types.js';
+import { escapeControl } from '../escape.js';
 import { operator, withStore } from './context.js';
 import { action, usageErrors } from './exit.js';
 import { isoTime, printJson, printTable } from './output.js';
@@ -17,18 +19,19 @@ const PORT_DRAWS = 64;
 
 function grantJson(g: Grant): Record<string, unknown> {
   return {
-    id: g.id, user: g.userName, device: g.deviceName, family: g.family, address: g.address, port: g.port, service: g.service,
+    id: g.id, gateway: g.gateway, user: g.userName, device: g.deviceName, family: g.family, address: g.address, port: g.port, service: g.service,
     openedAt: isoTime(g.openedAt), expiresAt: isoTime(g.expiresAt), closedAt: isoTime(g.closedAt), closeReason: g.closeReason,
   };
 }
 
 function grantState(g: Grant, now: number): string {
   if (g.closedAt !== null) return `closed${g.closeReason ? ` (${g.closeReason})` : ''}`;
+  if (g.closeRequestedAt !== null && g.expiresAt > now) return 'closing';
   return g.expiresAt > now ? 'open' : 'expired';
 }
 
 /** Validated break-glass request: unicast address of a family the service has a target for; TTL ≤ max. */
-export function checkOpenRequest(cfg: TumblerConfig, address: string, service: string, ttl?: string): { family: 4 | 6; address: string; ttlSec: number } {
+export function checkOpenRequest(cfg: TumblerConfig, address: string, service: string, ttl?: string): { family: IpFamily; address: string; ttlSec: number } {
   const a = parseIp(address);
   if (!a || classifyIp(a) !== 'unicast') throw new TumblerError('ADMIN_BAD_ADDRESS', `"${address}" is not a unicast IPv4 or IPv6 address`);
   const svc = cfg.services.find((s) => s.name === service);
@@ -55,25 +58,25 @@ export function registerGrantCommands(program: Command, configPath: () => string
   const grants = usageErrors(program.command('grants')).description('list, close and (break-glass) open firewall grants');
 
   grants.command('list')
-    .description('list grants: open ones (default) or all recorded')
+    .description('list the grants of every gateway: open ones (default) or all recorded')
     .option('--all', 'include closed and expired grants')
     .option('--json', 'print JSON')
     .action(action(async (opts: { all?: boolean; json?: boolean }) => {
-      await withStore(configPath(), ({ data, now }) => {
+      await withStore(configPath(), async ({ data, now }) => {
         const t = now();
-        const list = data.store.listGrants({ activeOnly: !opts.all, now: t });
+        const list = await data.store.listGrants({ activeOnly: !opts.all, now: t });
         if (opts.json) {
           printJson(list.map((g) => ({ ...grantJson(g), state: grantState(g, t) })));
         } else {
-          printTable(['ID', 'USER', 'DEVICE', 'ADDRESS', 'PORT', 'SERVICE', 'OPENED', 'EXPIRES', 'STATE'],
-            list.map((g) => [g.id, g.userName ?? (g.deviceId === null && g.deviceName === null ? '(admin)' : null), g.deviceName, g.address, g.port, g.service, isoTime(g.openedAt), isoTime(g.expiresAt), grantState(g, t)]),
+          printTable(['ID', 'GATEWAY', 'USER', 'DEVICE', 'ADDRESS', 'PORT', 'SERVICE', 'OPENED', 'EXPIRES', 'STATE'],
+            list.map((g) => [g.id, g.gateway, g.userName ?? (g.deviceId === null && g.deviceName === null ? '(admin)' : null), g.deviceName, g.address, g.port, g.service, isoTime(g.openedAt), isoTime(g.expiresAt), grantState(g, t)]),
             opts.all ? 'no grants recorded' : 'no open grants');
         }
       });
     }));
 
   grants.command('close')
-    .description('close a grant now: remove it from the firewall and mark it closed (established sessions stay)')
+    .description('close a grant now: its gateway removes it from its firewall and it is marked closed (established sessions stay)')
     .argument('<id>', 'grant id (see grants list)')
     .action(action(async (idText: string) => {
       if (!/^\d{1,15}$/.test(idText)) throw new TumblerError('USAGE', 'grant id must be a positive integer');
@@ -81,11 +84,10 @@ export function registerGrantCommands(program: Command, configPath: () => string
       const { closeGrantsInKernel } = await import('./grant-close.js');
       await withStore(configPath(), async (ctx) => {
         const t = ctx.now();
-        const g = ctx.data.store.listGrants({ activeOnly: true, now: t }).find((x) => x.id === id) ??
-          ctx.data.store.listGrants({ now: t }).find((x) => x.id === id);
+        const g = (await ctx.data.store.grantsById([id]))[0];
         if (!g) throw new TumblerError('STORE_NOT_FOUND', `no grant ${id}`);
         if (g.closedAt !== null || g.expiresAt <= t) {
-          process.stderr.write(`grant ${id} is already ${grantState(g, t)}\n`);
+          process.stderr.write(`grant ${id} is already ${escapeControl(grantState(g, t))}\n`);
           return;
         }
         await closeGrantsInKernel(ctx, [g], 'closed by admin');
@@ -104,7 +106,7 @@ export function registerGrantCommands(program: Command, configPath: () => string
       await withStore(configPath(), async ({ cfg, data, now }) => {
         const req = checkOpenRequest(cfg, addressText, service, opts.ttl);
         await withFirewall(cfg, async (fw) => {
-          const used = new Set<number>(data.store.liveGrants(now()).map((g) => g.port));
+          const used = new Set<number>((await data.store.liveGrants(now())).map((g) => g.port));
           for (const e of await fw.list()) used.add(e.port);
           const port = pickFreePort(cfg, used);
           const grant = { family: req.family, address: req.address, port, service, ttlSec: req.ttlSec };
@@ -118,8 +120,8 @@ export function registerGrantCommands(program: Command, configPath: () => string
             process.stderr.write('installed the tumbler firewall table (it was missing)\n');
             await fw.open(grant);
           }
-          const id = data.store.addGrant({ family: req.family, address: req.address, port, service, ttlSec: req.ttlSec, userName: null });
-          data.store.recordAudit({ event: 'admin.grant.open', address: req.address, service, port, result: 'granted', reason: `break-glass by ${operator()}` });
+          const id = await data.store.addGrant({ family: req.family, address: req.address, port, service, ttlSec: req.ttlSec, userName: null });
+          await data.store.recordAudit({ event: 'admin.grant.open', address: req.address, service, port, result: 'granted', reason: `break-glass by ${operator()}` });
           const expiresAt = now() + req.ttlSec * 1000;
           if (opts.json) {
             printJson({ id, family: req.family, address: req.address, service, port, ttlSec: req.ttlSec, expiresAt: isoTime(expiresAt) });

@@ -25,4 +25,4 @@ export function withBundleOptions(cmd: Command): Command {
 }
 
 export const closeGrantsOption = (): Option =>
-  new Option('--close-grants', 'also close its live grants in the firewall now (otherwise they run out at their expiry)');
+  new Option('--close-grants', 'also close its live grants now, each by the gateway holding it (otherwise they run out at their expiry)');

@@ -1,12 +1,15 @@
 /**
  * Output helpers for the admin commands: `--json` (one JSON document on stdout) or an aligned
- * text table. Dates are ISO 8601 UTC. Callers never pass keys, passwords or sequences.
+ * text table. Dates are ISO 8601 UTC. Callers never pass keys, passwords or sequences. Table cells
+ * come from the database: control characters are escaped (server/escape.ts); JSON escapes its own.
  */
+import { escapeControl } from '../escape.js';
 
 export type Cell = string | number | boolean | null | undefined;
 
 export function printJson(value: unknown, write: (s: string) => unknown = (s) => process.stdout.write(s)): void {
-  write(JSON.stringify(value, null, 2) + '\n');
+  // JSON escapes C0 itself; DEL, C1 (a one-byte CSI on some terminals) and U+2028/9 too.
+  write(JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n');
 }
 
 /** Text table: a header row, then rows; columns padded to the widest cell. "-" for empty cells. */
@@ -23,7 +26,7 @@ export function printTable(header: readonly string[], rows: readonly (readonly C
 function cellText(c: Cell): string {
   if (c === null || c === undefined || c === '') return '-';
   if (typeof c === 'boolean') return c ? 'yes' : 'no';
-  return String(c);
+  return escapeControl(String(c));
 }
 
 /** Epoch ms → ISO text; null stays null (JSON) so "never" is distinguishable. */

@@ -33,12 +33,12 @@ export function registerUserCommands(program: Command, configPath: () => string)
         device: opts.device,
         mode: 'add',
         auditEvent: 'admin.user.add',
-        precheck: () => {
+        precheck: async () => {
           checkUserName(name);
           checkDeviceName(opts.device);
-          if (ctx.data.store.getUser(name)) throw new TumblerError('STORE_EXISTS', `user ${name} already exists`);
+          if (await ctx.data.store.getUser(name)) throw new TumblerError('STORE_EXISTS', `user ${name} already exists`);
         },
-        inTransaction: () => { ctx.data.store.addUser(name, services); },
+        createUser: services,
       }, opts);
       process.stderr.write(`added user ${name} (services: ${services.join(', ')}) with device ${opts.device}\n`);
     });
@@ -48,8 +48,8 @@ export function registerUserCommands(program: Command, configPath: () => string)
     .description('list users: enabled, services, number of devices')
     .option('--json', 'print JSON')
     .action(action(async (opts: { json?: boolean }) => {
-      await withStore(configPath(), ({ data }) => {
-        const users = data.store.listUsers();
+      await withStore(configPath(), async ({ data }) => {
+        const users = await data.store.listUsers();
         if (opts.json) {
           printJson(users.map((u) => ({ name: u.name, enabled: u.enabled, services: u.services, devices: u.devices, createdAt: isoTime(u.createdAt) })));
         } else {
@@ -64,10 +64,10 @@ export function registerUserCommands(program: Command, configPath: () => string)
       .description(enable ? 'allow a disabled user to knock again' : 'refuse every knock of a user (takes effect in the running daemon within a second); grants already open run out')
       .argument('<name>', 'user name')
       .action(action(async (name: string) => {
-        await withStore(configPath(), ({ data }) => {
-          data.store.setUserEnabled(name, enable);
-          data.store.recordAudit({ event: `admin.user.${verb}`, user: name, result: 'ok', reason: `by ${operator()}` });
-          process.stderr.write(`user ${name} ${verb}d\n`);
+        await withStore(configPath(), async ({ data }) => {
+          await data.store.setUserEnabled(name, enable);
+          await data.store.recordAudit({ event: `admin.user.${verb}`, user: name, result: 'ok', reason: `by ${operator()}` });
+          process.stderr.write(`user ${name} ${verb}d (on every gateway sharing this store)\n`);
         });
       }));
   }
@@ -79,8 +79,8 @@ export function registerUserCommands(program: Command, configPath: () => string)
     .action(action(async (name: string, opts: { closeGrants?: boolean }) => {
       const { closeGrantsInKernel, describeLeftOpen } = await import('./grant-close.js');
       await withStore(configPath(), async (ctx) => {
-        const live = ctx.data.store.deleteUser(name);
-        ctx.data.store.recordAudit({ event: 'admin.user.revoke', user: name, result: 'ok', reason: `by ${operator()}` });
+        const live = await ctx.data.store.deleteUser(name);
+        await ctx.data.store.recordAudit({ event: 'admin.user.revoke', user: name, result: 'ok', reason: `by ${operator()}` });
         process.stderr.write(`user ${name} revoked\n`);
         if (opts.closeGrants) await closeGrantsInKernel(ctx, live, 'revoked');
         else describeLeftOpen(live, ctx.now());

@@ -3,7 +3,8 @@
  * checks against these and quotes them in its error messages.
  */
 import {
-  MAX_KNOCK_RANGE, MAX_SERVICE_ID, MAX_TIMESTAMP_WINDOW_SEC, MIN_KNOCK_RANGE, MIN_TIMESTAMP_WINDOW_SEC, SERVICE_NAME_RE,
+  MAX_GATEWAY_ADDRESSES, MAX_GATEWAYS, MAX_KNOCK_RANGE, MAX_SERVICE_ID, MAX_TIMESTAMP_WINDOW_SEC, MIN_KNOCK_RANGE,
+  MIN_TIMESTAMP_WINDOW_SEC, SERVICE_NAME_RE,
 } from '../../shared/protocol/constants.js';
 
 /** Largest config file read (checked before reading). */
@@ -37,3 +38,7 @@ export const SERVICE_NAME = SERVICE_NAME_RE;
 export const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 /** Linux IFNAMSIZ - 1, printable ASCII without '/' or ':' (dev_valid_name), not "." or "..". */
 export const INTERFACE_NAME = /^[\x21-\x2e\x30-\x39\x3b-\x7e]{1,15}$/;
+/** A gateway's name in a fleet (a host name or any short label). */
+export const GATEWAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Gateways a fleet lists, and addresses per gateway: what an enrollment bundle can carry. */
+export { MAX_GATEWAYS, MAX_GATEWAY_ADDRESSES };

@@ -16,7 +16,7 @@ import { MAX_CONFIG_BYTES, MAX_TOML_DEPTH } from './limits.js';
 import { KeyLines } from './lines.js';
 import { checkOverlaps } from './overlap.js';
 import { describeTomlError } from './syntax.js';
-import { readGrant, readKnock, readServer, readServices, TOP_LEVEL_KEYS } from './sections.js';
+import { readFleet, readGrant, readKnock, readServer, readServices, readStore, TOP_LEVEL_KEYS } from './sections.js';
 import type { TumblerConfig } from './types.js';
 
 /** Read and parse the config file at `file`. */
@@ -51,6 +51,8 @@ export function parseConfig(text: string, file: string): TumblerConfig {
   const knock = readKnock(root);
   const grant = readGrant(root);
   const services = readServices(root);
+  const store = readStore(root, server.database);
+  const fleet = readFleet(root, server.addresses);
 
   // 4. Across tables.
   checkOverlaps(src, server, knock, grant, services);
@@ -61,7 +63,8 @@ export function parseConfig(text: string, file: string): TumblerConfig {
     interfaces: Object.freeze(server.interfaces),
     addresses: Object.freeze(server.addresses),
     user: server.user,
-    database: server.database,
+    store: Object.freeze(store),
+    fleet: Object.freeze({ gateway: fleet.gateway, gateways: Object.freeze(fleet.gateways.map((g) => Object.freeze(g))) }),
     logFormat: server.logFormat,
     firewall: server.firewall,
     knockPorts: Object.freeze(knock.knockPorts),

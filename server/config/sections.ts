@@ -1,26 +1,30 @@
 /**
- * The tables of tumblerd.toml, read in file order: [server], [knock], [grant], [services.<name>].
+ * The tables of tumblerd.toml: [server], [knock], [grant], [services.<name>], [store], [fleet].
  * Each reader lists its allowed keys (the table that documents the format), rejects any other,
  * then reads each key with its checker, default and meaning. Cross-table checks: overlap.ts.
  */
+import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import {
   asTable, cidr, Field, hostAddress, integer, list, matching, oneOf, portRange, quote, str, Table, target,
 } from './fields.js';
 import * as L from './limits.js';
-import type { FirewallBackend, LogFormat, PortRange, ServiceConfig, ServiceTarget } from './types.js';
+import type { FirewallBackend, FleetConfig, LogFormat, PortRange, ServiceConfig, ServiceTarget, StoreBackend, StoreConfig } from './types.js';
 
-export const TOP_LEVEL_KEYS = ['server', 'knock', 'grant', 'services'] as const;
+export const TOP_LEVEL_KEYS = ['server', 'knock', 'grant', 'services', 'store', 'fleet'] as const;
 const SERVER_KEYS = ['interfaces', 'addresses', 'user', 'database', 'log_format', 'firewall', 'break_glass'];
 const KNOCK_KEYS = ['ports', 'timestamp_window', 'grace'];
 const GRANT_KEYS = ['ports', 'default_ttl', 'max_ttl'];
 const SERVICE_KEYS = ['id', 'target', 'target6'];
+const STORE_KEYS = ['backend', 'path', 'url', 'password_file'];
+const FLEET_KEYS = ['gateway', 'gateways'];
 
 export interface ServerSection {
   readonly interfaces: string[];
   readonly addresses: string[];
   readonly user: string;
-  readonly database: string;
+  /** The SQLite path of configs written before [store] existed (read by readStore). */
+  readonly database: string | undefined;
   readonly logFormat: LogFormat;
   readonly firewall: FirewallBackend;
   readonly breakGlass: string[];
@@ -36,7 +40,7 @@ export function readServer(root: Table): ServerSection {
       "this server's addresses that knocks are sent to",
     ),
     user: t.required('user', userName, 'the unprivileged account the worker runs as'),
-    database: t.required('database', databasePath, 'the SQLite database path'),
+    database: t.has('database') ? databasePath(t.raw('database'), t.child('database')) : undefined,
     logFormat: t.optional('log_format', oneOf<LogFormat>(['json', 'text']), 'json'),
     firewall: t.optional('firewall', oneOf<FirewallBackend>(['nftables', 'iptables']), 'nftables'),
     breakGlass: t.optional('break_glass', list(cidr, 0), []),
@@ -101,6 +105,78 @@ export function readServices(root: Table): ServiceConfig[] {
     }
     return { name, id, ...(target4 && { target4 }), ...(target6 && { target6 }) };
   });
+}
+
+/**
+ * [store]: backend "sqlite" (path) or "postgres" (url, optional password_file). The SQLite path may
+ * still come from [server] database (configs written before [store]), never from both places.
+ */
+export function readStore(root: Table, legacyDatabase: string | undefined): StoreConfig {
+  const t = root.table('store', STORE_KEYS);
+  const backend = t.optional('backend', oneOf<StoreBackend>(['sqlite', 'postgres']), 'sqlite');
+  if (legacyDatabase !== undefined && root.has('store')) {
+    root.child('server').src.fail('CONFIG_OVERLAP', ['server', 'database'],
+      'server.database and a [store] table are both set; move the path to [store] path and delete server.database');
+  }
+  const only = (key: string, want: StoreBackend): void => {
+    if (t.has(key) && backend !== want) t.child(key).bad(`only used with backend = "${want}"`);
+  };
+  only('path', 'sqlite');
+  only('url', 'postgres');
+  only('password_file', 'postgres');
+  if (backend === 'sqlite') {
+    if (legacyDatabase !== undefined) return { backend, path: legacyDatabase };
+    return { backend, path: t.required('path', databasePath, 'the SQLite database path') };
+  }
+  const url = t.required('url', postgresUrl, 'the PostgreSQL connection URL');
+  const passwordFile = t.has('password_file') ? databasePath(t.raw('password_file'), t.child('password_file')) : undefined;
+  return { backend, url, ...(passwordFile !== undefined && { passwordFile }) };
+}
+
+/** [fleet]: this gateway's name (default: the host name) and the fleet's gateways' addresses. */
+export function readFleet(root: Table, addresses: readonly string[], host: () => string = hostname): FleetConfig {
+  const t = root.table('fleet', FLEET_KEYS);
+  const gateway = t.has('gateway') ? gatewayName(t.raw('gateway'), t.child('gateway')) : defaultGateway(t, host());
+  const gatewayAddresses = (v: unknown, f: Field): string[] => {
+    const l = list((x, g) => hostAddress({ loopback: true })(x, g).text, 1)(v, f);
+    if (l.length > L.MAX_GATEWAY_ADDRESSES) f.bad(`at most ${L.MAX_GATEWAY_ADDRESSES} addresses per gateway`);
+    return l;
+  };
+  const gateways = t.optional('gateways', (v: unknown, f: Field) => {
+    if (!Array.isArray(v)) f.bad('expected an array of gateways, each an array of its addresses');
+    if (v.length > L.MAX_GATEWAYS) f.bad(`at most ${L.MAX_GATEWAYS} gateways`);
+    const all = list(gatewayAddresses, 1)(v, f);
+    const seen = new Set<string>();
+    all.forEach((g, i) => g.forEach((a) => {
+      if (seen.has(a)) f.at(i).bad(`${quote(a)} belongs to two gateways`);
+      seen.add(a);
+    }));
+    return all;
+  }, [[...addresses]]);
+  return { gateway, gateways };
+}
+
+function gatewayName(value: unknown, field: Field): string {
+  return matching(L.GATEWAY_NAME, 'a gateway name ([A-Za-z0-9] then [A-Za-z0-9_.-], up to 64 characters)')(value, field);
+}
+
+function defaultGateway(t: Table, host: string): string {
+  if (!L.GATEWAY_NAME.test(host)) {
+    t.field.src.fail('CONFIG_MISSING', ['fleet', 'gateway'], `the host name ${quote(host)} is not a usable gateway name; set [fleet] gateway`);
+  }
+  return host;
+}
+
+/** postgres:// or postgresql:// URL without a password in it (the config is readable by others). */
+function postgresUrl(value: unknown, field: Field): string {
+  const s = str(value, field);
+  if (!/^postgres(ql)?:\/\/[^\s]*$/.test(s) || s.includes('\0')) field.bad('expected a URL like "postgresql://tumbler@/tumbler?host=/run/postgresql"');
+  const authority = s.replace(/^postgres(ql)?:\/\//, '').split(/[/?#]/, 1)[0]!;
+  const at = authority.lastIndexOf('@');
+  if ((at >= 0 && authority.slice(0, at).includes(':')) || /[?&]password=/i.test(s)) {
+    field.bad('must not contain a password (this file is world-readable): use password_file or peer authentication');
+  }
+  return s;
 }
 
 // ---- value checkers specific to [server] ----

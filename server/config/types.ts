@@ -18,6 +18,19 @@ export interface ServiceConfig {
 }
 
 export type FirewallBackend = 'nftables' | 'iptables';
+export type StoreBackend = 'sqlite' | 'postgres';
+
+/** Where the state lives: one SQLite file (one host) or one PostgreSQL database (a fleet). */
+export type StoreConfig =
+  | { readonly backend: 'sqlite'; readonly path: string }
+  | { readonly backend: 'postgres'; readonly url: string; readonly passwordFile?: string };
+
+export interface FleetConfig {
+  /** This gateway's name: recorded on its grants and audit rows. */
+  readonly gateway: string;
+  /** The fleet's gateways, each a list of its knock addresses (what enrollment bundles list). */
+  readonly gateways: readonly (readonly string[])[];
+}
 export type LogFormat = 'json' | 'text';
 
 export interface TumblerConfig {
@@ -25,7 +38,8 @@ export interface TumblerConfig {
   readonly interfaces: readonly string[];
   readonly addresses: readonly string[]; // this server's addresses that knocks are sent to (canonical text)
   readonly user: string; // unprivileged account the worker drops to
-  readonly database: string; // SQLite path
+  readonly store: StoreConfig;
+  readonly fleet: FleetConfig;
   readonly logFormat: LogFormat;
   readonly firewall: FirewallBackend;
   readonly knockPorts: PortRange;

@@ -23,9 +23,9 @@ export async function runDaemon(config: TumblerConfig, configText: string, pidFi
   if (process.getuid?.() !== 0) throw new TumblerError('RUN_NOT_ROOT', 'tumblerd run must start as root (it drops to the worker user itself)');
   const log = createLogger({ format: config.logFormat, component: 'monitor', perSec: 20 });
   const account = requireWorkerAccount(config.user);
-  // The worker opens the database after its drop: its directory must be its own.
-  const dir = dirname(config.database);
-  if (!existsSync(dir)) {
+  // The worker opens a SQLite database after its drop: its directory must be its own.
+  const dir = config.store.backend === 'sqlite' ? dirname(config.store.path) : null;
+  if (dir !== null && !existsSync(dir)) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       chownSync(dir, account.uid, account.gid);

@@ -1,16 +1,21 @@
 /**
- * Validation of what the admin gives the store: user, device and service names, device keys and
- * KDF parameters. Failures are TumblerErrors with stable codes (STORE_BAD_NAME, STORE_INVALID).
+ * Validation of what callers give the store, the same for both backends: user, device and service
+ * names, device keys and KDF parameters, accepted knocks, grants and enrollments. Failures are
+ * TumblerErrors with stable codes (STORE_BAD_NAME, STORE_INVALID).
  */
 import { TumblerError } from '../../shared/errors.js';
 import { DEVICE_NAME_RE, KEY_BYTES, SERVICE_NAME_RE, USER_NAME_RE } from '../../shared/protocol/constants.js';
 import type { KdfParams } from '../../shared/protocol/kdf.js';
+import { checkSequence } from '../../shared/protocol/sequence.js';
+import { MAX_PORT } from '../config/limits.js';
+import type { AcceptKnockInput, AddGrantInput, EnrollInput } from './types.js';
 
 /** The protocol's name rules (shared/protocol/constants.ts): bundles and profiles carry these names. */
 export const USER_NAME = USER_NAME_RE;
 export const DEVICE_NAME = DEVICE_NAME_RE;
 export const SERVICE_NAME = SERVICE_NAME_RE;
 const MAX_SERVICES = 64;
+const ISNS_BYTES = 12;
 
 export function checkUserName(name: string): void {
   if (typeof name !== 'string' || !USER_NAME.test(name)) {
@@ -49,4 +54,33 @@ export function checkKdfShape(k: KdfParams): void {
   if (!k || !Buffer.isBuffer(k.salt) || k.salt.length === 0 || !int(k.N) || !int(k.r) || !int(k.p)) {
     throw new TumblerError('STORE_INVALID', 'KDF parameters need a salt and positive integer N, r, p');
   }
+}
+
+const isPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= MAX_PORT;
+const isFamily = (f: number): boolean => f === 4 || f === 6;
+
+export function checkAcceptInput(a: AcceptKnockInput): void {
+  checkSequence(a.next);
+  if (!Buffer.isBuffer(a.isns) || a.isns.length !== ISNS_BYTES || !Buffer.isBuffer(a.reply) || a.reply.length === 0 ||
+      !isFamily(a.family) || !isPort(a.port) || !Number.isInteger(a.ttlSec) || a.ttlSec < 1 || !Number.isInteger(a.ts) ||
+      (a.mode !== 'first' && a.mode !== 'recovery')) {
+    throw new TumblerError('STORE_INVALID', 'malformed accepted knock');
+  }
+}
+
+export function checkGrantInput(g: AddGrantInput): void {
+  if (!isFamily(g.family) || !isPort(g.port) || !Number.isInteger(g.ttlSec) || g.ttlSec < 1) {
+    throw new TumblerError('STORE_INVALID', 'malformed grant');
+  }
+}
+
+export function checkEnrollInput(e: EnrollInput): void {
+  if (e.createUser) {
+    checkUserName(e.user);
+    checkServices(e.createUser);
+  }
+  if (e.mode === 'add') checkDeviceName(e.device);
+  checkDeviceKey(e.key);
+  checkKdfShape(e.kdf);
+  checkSequence(e.first);
 }

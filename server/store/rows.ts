@@ -1,9 +1,10 @@
 /**
- * Row shapes as SQLite returns them, and their mapping to the store's public types
- * (0/1 → boolean, JSON text → values, snake_case → camelCase).
+ * Row shapes as both backends return them (the PostgreSQL queries cast to the same shapes: 0/1
+ * for flags, JSON as text, numbers for ids and times), and their mapping to the store's public
+ * types (0/1 → boolean, JSON text → values, snake_case → camelCase).
  */
 import type { KdfParams } from '../../shared/protocol/kdf.js';
-import type { Candidate, DeviceInfo, Grant, ReplyMeta, UserInfo } from './types.js';
+import type { AuditRow, Candidate, DeviceInfo, Grant, UserInfo } from './types.js';
 
 export interface CandidateRow {
   sequenceId: number;
@@ -21,12 +22,12 @@ export interface CandidateRow {
   lastAddress: string | null;
   consumedAt: number | null;
   reply: Buffer | null;
-  replyMeta: string | null;
   successorLive: number;
 }
 
 export interface GrantRow {
   id: number;
+  gateway: string | null;
   device_id: number | null;
   user_name: string | null;
   device_name: string | null;
@@ -38,6 +39,7 @@ export interface GrantRow {
   expires_at: number;
   closed_at: number | null;
   close_reason: string | null;
+  close_requested_at: number | null;
 }
 
 export interface UserRow {
@@ -81,7 +83,6 @@ export function toCandidate(r: CandidateRow): Candidate {
     lastAddress: r.lastAddress,
     consumedAt: r.consumedAt,
     reply: r.reply,
-    replyMeta: r.replyMeta === null ? null : (JSON.parse(r.replyMeta) as ReplyMeta),
     successorLive: r.successorLive === 1,
   };
 }
@@ -89,6 +90,7 @@ export function toCandidate(r: CandidateRow): Candidate {
 export function toGrant(r: GrantRow): Grant {
   return {
     id: r.id,
+    gateway: r.gateway,
     deviceId: r.device_id,
     userName: r.user_name,
     deviceName: r.device_name,
@@ -100,6 +102,7 @@ export function toGrant(r: GrantRow): Grant {
     expiresAt: r.expires_at,
     closedAt: r.closed_at,
     closeReason: r.close_reason,
+    closeRequestedAt: r.close_requested_at,
   };
 }
 
@@ -118,4 +121,12 @@ export function kdfFromJson(text: string): KdfParams {
 
 export function toDevice(r: DeviceRow): DeviceInfo {
   return { id: r.id, userName: r.user_name, name: r.name, enabled: r.enabled === 1, createdAt: r.created_at, kdf: kdfFromJson(r.kdf), activeSequences: r.active };
+}
+
+/** Audit rows come back with the public shape already (column names match); only the order of keys is fixed. */
+export function toAudit(r: AuditRow): AuditRow {
+  return {
+    id: r.id, at: r.at, gateway: r.gateway, event: r.event, user: r.user, device: r.device, address: r.address,
+    service: r.service, port: r.port, result: r.result, reason: r.reason,
+  };
 }

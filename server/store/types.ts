@@ -1,14 +1,16 @@
 /**
- * The state store's contract. `KnockStore` is what the daemon's knock path needs (kept small so a
- * PostgreSQL store for a gateway fleet can implement it later); `AdminStore` is what the admin CLI
- * needs. Times are Unix milliseconds except `ts` / `lastTs`, the knock's own timestamp in seconds.
+ * The state store's contract, asynchronous and split by who uses it: `KnockStore` is what a
+ * gateway's worker needs on its knock path (lookup, the accept transaction, its own grants, the
+ * push of changes made elsewhere); `AdminStore` is what the admin CLI needs. Two backends
+ * implement both: SQLite (one host, the default) and PostgreSQL (a fleet of gateways). Times are
+ * Unix milliseconds except `ts` / `lastTs`, the knock's own timestamp in seconds.
  */
+import type { IpFamily } from '../../shared/net/address.js';
 import type { KdfParams } from '../../shared/protocol/kdf.js';
-import type { KnockRange, Sequence } from '../../shared/protocol/sequence.js';
+import type { Sequence } from '../../shared/protocol/sequence.js';
 
 export type SequenceState = 'live' | 'consumed';
 export type AcceptMode = 'first' | 'recovery';
-export type ReplyMeta = Readonly<Record<string, unknown>>;
 
 /** What one index lookup by sequence key returns: the device, its key and the sequence's state. */
 export interface Candidate {
@@ -33,7 +35,6 @@ export interface Candidate {
   readonly consumedAt: number | null;
   /** The sealed reply to re-send on a retransmit. */
   readonly reply: Buffer | null;
-  readonly replyMeta: ReplyMeta | null;
   /** A live sequence exists whose parent is this one (its successor, never used yet). */
   readonly successorLive: boolean;
 }
@@ -46,7 +47,7 @@ export interface AcceptKnockInput {
   /** The knock's 3 ISNs, 12 bytes. */
   readonly isns: Buffer;
   readonly address: string;
-  readonly family: 4 | 6;
+  readonly family: IpFamily;
   readonly service: string;
   /** The forward port opened in the firewall. */
   readonly port: number;
@@ -54,7 +55,6 @@ export interface AcceptKnockInput {
   /** The next one-time sequence, sealed into `reply`. */
   readonly next: Sequence;
   readonly reply: Buffer;
-  readonly replyMeta: ReplyMeta;
   readonly mode: AcceptMode;
 }
 
@@ -78,6 +78,8 @@ export interface AuditInput {
 export interface AuditRow {
   readonly id: number;
   readonly at: number;
+  /** The gateway (or admin host) that wrote the row; null for rows older than the fleet. */
+  readonly gateway: string | null;
   readonly event: string;
   readonly user: string | null;
   readonly device: string | null;
@@ -90,11 +92,13 @@ export interface AuditRow {
 
 export interface Grant {
   readonly id: number;
+  /** The gateway whose firewall holds the grant; null for grants older than the fleet (local). */
+  readonly gateway: string | null;
   /** Null for an admin (break-glass) grant, or once its device was deleted. */
   readonly deviceId: number | null;
   readonly userName: string | null;
   readonly deviceName: string | null;
-  readonly family: 4 | 6;
+  readonly family: IpFamily;
   readonly address: string;
   readonly port: number;
   readonly service: string;
@@ -102,10 +106,12 @@ export interface Grant {
   readonly expiresAt: number;
   readonly closedAt: number | null;
   readonly closeReason: string | null;
+  /** An admin asked the owning gateway to close it (set until that gateway has). */
+  readonly closeRequestedAt: number | null;
 }
 
 export interface AddGrantInput {
-  readonly family: 4 | 6;
+  readonly family: IpFamily;
   readonly address: string;
   readonly port: number;
   readonly service: string;
@@ -148,40 +154,88 @@ export interface GrantQuery {
   readonly limit?: number;
 }
 
-/** What the daemon's knock path and reconcile need. */
-export interface KnockStore {
-  findByKey(key: Buffer): Candidate | undefined;
-  acceptKnock(a: AcceptKnockInput): AcceptKnockResult;
-  recordAudit(a: AuditInput): number;
-  /** Keys of every sequence in play (live or consumed), for the per-packet filter. */
-  liveSequenceKeys(): Iterable<Buffer>;
-  /** Grants open at `now`: expires_at > now and not closed. */
-  liveGrants(now: number): Grant[];
-  closeGrant(id: number, reason: string): Grant | undefined;
-  /** Changes when another connection commits (admin edits); poll it. */
-  dataVersion(): number;
-  /** A fresh random sequence in `range` that no sequence in play uses. */
-  generateUniqueSequence(range: KnockRange): Sequence;
+/** One enrollment, in one transaction: (the user,) the device and its first sequence, the audit row. */
+export interface EnrollInput {
+  readonly user: string;
+  readonly device: string;
+  readonly mode: 'add' | 'reenroll';
+  /** Create the user first with these services (`user add`). */
+  readonly createUser?: readonly string[];
+  readonly key: Buffer;
+  readonly kdf: KdfParams;
+  readonly first: Sequence;
+  readonly audit: AuditInput;
 }
 
-/** What the admin CLI needs on top. */
-export interface AdminStore {
-  addUser(name: string, services: readonly string[]): number;
-  getUser(name: string): UserInfo | undefined;
-  listUsers(): UserInfo[];
-  setUserEnabled(name: string, enabled: boolean): void;
-  setUserServices(name: string, services: readonly string[]): void;
-  /** Deletes the user, its devices and sequences; returns the grants that were live. */
-  deleteUser(name: string): Grant[];
-  addDevice(userName: string, deviceName: string, key: Buffer, kdf: KdfParams, firstSeq: Sequence): number;
-  getDevice(userName: string, deviceName: string): DeviceInfo | undefined;
-  listDevices(userName?: string): DeviceInfo[];
-  setDeviceEnabled(userName: string, deviceName: string, enabled: boolean): void;
-  deleteDevice(userName: string, deviceName: string): Grant[];
-  reenrollDevice(userName: string, deviceName: string, key: Buffer, kdf: KdfParams, firstSeq: Sequence): number;
-  addGrant(g: AddGrantInput): number;
-  listGrants(q?: GrantQuery): Grant[];
-  /** Close every live grant of a user (by name) or a device (by id); returns those closed. */
-  closeGrantsOf(who: string | number, reason: string): Grant[];
-  audit(q: AuditQuery): AuditRow[];
+/** What a gateway hears about changes made elsewhere (another gateway, an admin command). */
+export interface StoreListener {
+  /** A sequence was issued somewhere (its 9-byte key): the pre-filter must pass it. */
+  sequenceIssued(key: Buffer): void;
+  /** Something else changed (users, devices, close requests): re-check what depends on it. */
+  changed(): void;
+  /** Notifications may have been missed (a reconnect): rebuild everything derived from the store. */
+  resync(): void;
 }
+
+/** What a gateway's worker needs: the knock path, its own grants, and the push. */
+export interface KnockStore {
+  /** The gateway this store writes grants and audit rows for. */
+  readonly gateway: string;
+  findByKey(key: Buffer): Promise<Candidate | undefined>;
+  /**
+   * One transaction: consume (or recover) the sequence, retire the device's others, issue `next`,
+   * record the grant and the audit row. STORE_CONFLICT when the knock is no longer acceptable
+   * (another gateway or a concurrent packet won), STORE_SEQUENCE_COLLISION when `next` is in play.
+   * Concurrent calls may share one commit (group commit); one failing leaves the others intact.
+   */
+  acceptKnock(a: AcceptKnockInput): Promise<AcceptKnockResult>;
+  recordAudit(a: AuditInput): Promise<number>;
+  /** Keys of every sequence in play (live or consumed) fleet-wide, for the per-packet filter. */
+  liveSequenceKeys(): Promise<Buffer[]>;
+  /** This gateway's grants open at `now`: expires_at > now and not closed. */
+  liveGrants(now: number): Promise<Grant[]>;
+  /** This gateway's open grants that an admin asked to close. */
+  closeRequests(now: number): Promise<Grant[]>;
+  /** Closes a grant: returns it closed, or undefined when it was already closed. */
+  closeGrant(id: number, reason: string): Promise<Grant | undefined>;
+  /** Hear about changes made elsewhere; returns the function that stops listening. */
+  watch(l: StoreListener): () => void;
+  close(): Promise<void>;
+}
+
+/** What the admin CLI needs. */
+export interface AdminStore {
+  readonly gateway: string;
+  addUser(name: string, services: readonly string[]): Promise<number>;
+  getUser(name: string): Promise<UserInfo | undefined>;
+  listUsers(): Promise<UserInfo[]>;
+  setUserEnabled(name: string, enabled: boolean): Promise<void>;
+  setUserServices(name: string, services: readonly string[]): Promise<void>;
+  /** Deletes the user, its devices and sequences; returns the grants (fleet-wide) that were live. */
+  deleteUser(name: string): Promise<Grant[]>;
+  /** STORE_SEQUENCE_COLLISION when `first` is in play: draw another and call again. */
+  enrollDevice(e: EnrollInput): Promise<number>;
+  getDevice(userName: string, deviceName: string): Promise<DeviceInfo | undefined>;
+  listDevices(userName?: string): Promise<DeviceInfo[]>;
+  setDeviceEnabled(userName: string, deviceName: string, enabled: boolean): Promise<void>;
+  deleteDevice(userName: string, deviceName: string): Promise<Grant[]>;
+  /** A break-glass grant on this gateway, not tied to a device. */
+  addGrant(g: AddGrantInput): Promise<number>;
+  /** Fleet-wide, newest first. */
+  listGrants(q?: GrantQuery): Promise<Grant[]>;
+  /** This gateway's grants open at `now`. */
+  liveGrants(now: number): Promise<Grant[]>;
+  closeGrant(id: number, reason: string): Promise<Grant | undefined>;
+  /** Ask the gateways owning these grants to close them (each closes its own kernel elements). */
+  requestClose(ids: readonly number[], reason: string): Promise<void>;
+  /** Grants by id (closed or not), to follow requested closes. */
+  grantsById(ids: readonly number[]): Promise<Grant[]>;
+  recordAudit(a: AuditInput): Promise<number>;
+  audit(q: AuditQuery): Promise<AuditRow[]>;
+  /** Delete history older than `beforeMs`: retired sequences, ended grants, audit rows. */
+  prune(beforeMs: number): Promise<{ sequences: number; grants: number; audit: number }>;
+  close(): Promise<void>;
+}
+
+/** Both sides: what openStore returns. */
+export type Store = KnockStore & AdminStore;

@@ -18,10 +18,6 @@ export const LIMITS = {
   inFlight: 1_024,
   /** Log lines per event name per second under flood; the rest are counted and summarised. */
   logLinesPerEventPerSec: 20,
-  /** Attempts to draw a sequence that collides with no live one. */
-  sequenceDrawAttempts: 32,
-  /** How often the worker polls SQLite's data_version to see admin changes (ms). */
-  adminPollMs: 250,
-  /** How often the per-packet filter is rebuilt from the store even without admin changes (ms). */
+  /** How often the per-packet filter is rebuilt from the store and close requests re-checked, push or not (ms). */
   filterRebuildMs: 60_000,
 } as const;

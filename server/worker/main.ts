@@ -1,15 +1,19 @@
 /**
  * The unprivileged worker process. Started by the monitor as root with the monitor channel on
- * fd 3; it opens its captures and raw sockets, drops to the configured user for good, proves it
- * holds no privilege, and only then opens the database and reads packets.
+ * fd 3; it opens its captures and raw sockets (and reads the PostgreSQL password file), drops to
+ * the configured user for good, proves it holds no privilege, and only then opens the store and
+ * reads packets. A store that cannot be reached at start-up is retried, not a reason to exit: the
+ * monitor would only restart us into the same wait.
  */
+import type { IpFamily } from '../../shared/net/address.js';
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { isTumblerError } from '../../shared/errors.js';
-import { createLogger } from '../log.js';
-import { openDatabase, migrate } from '../store/migrate.js';
-import { SqliteStore } from '../store/store.js';
+import { createLogger, type Logger } from '../log.js';
+import { openStore, type OpenedStore, type OpenStoreOptions } from '../store/open.js';
+import { readPasswordFile } from '../store/postgres/password-file.js';
+import type { TumblerConfig } from '../config/types.js';
 import { knockFilter, openCapture, type CaptureHandle, type LinkType } from './capture.js';
 import { KnockService } from './knock-service.js';
 import { LIMITS } from './limits.js';
@@ -17,12 +21,10 @@ import { MonitorClient } from './monitor-client.js';
 import { readInheritedConfig } from './inherited-config.js';
 import { dropPrivileges, hardenBeforeDrop } from './privileges.js';
 import { requireWorkerAccount } from '../account.js';
-import { exitCodeFor } from '../admin/exit.js';
+import { EXIT_CONFIG, EXIT_PRIVSEP, EXIT_RUNTIME, exitCodeFor } from '../exit-codes.js';
 import { ReplySender } from './reply-sender.js';
-
-const EXIT_CONFIG = 2;
-const EXIT_PRIVSEP = 3;
-const EXIT_RUNTIME = 1;
+import { STORE_LOG_INTERVAL_MS } from './store-health.js';
+import { escapeControl } from '../escape.js';
 
 // Node opens its inspector (a debugger on 127.0.0.1:9229) on SIGUSR1 when nothing handles the
 // signal: claim it before anything else. It logs the counters once the service runs.
@@ -54,9 +56,12 @@ async function main(): Promise<void> {
   };
   const filter = knockFilter(config.addresses, config.knockPorts);
   const captures: CaptureHandle[] = config.interfaces.map((iface) => openCapture(iface, filter, onFrame));
-  const families = [...new Set(config.addresses.map((a) => (isIP(a) === 6 ? 6 : 4) as 4 | 6))];
+  const families = [...new Set(config.addresses.map((a) => (isIP(a) === 6 ? 6 : 4) as IpFamily))];
   const replies = new ReplySender(families, randomBytes);
   const account = requireWorkerAccount(config.user);
+  const password = config.store.backend === 'postgres' && config.store.passwordFile !== undefined
+    ? readPasswordFile(config.store.passwordFile, account.uid)
+    : undefined;
 
   // 2. Lock the capture filters, set no_new_privs, drop for good and prove it (uid != 0,
   //    CapEff = CapPrm = 0, NoNewPrivs = 1), or exit.
@@ -69,34 +74,25 @@ async function main(): Promise<void> {
   }
   log.log('info', 'privsep.dropped', { uid: account.uid, gid: account.gid });
 
-  // 3. Unprivileged from here: database, monitor channel, packets.
-  const db = openDatabase(config.database);
-  const m = migrate(db);
-  if (m.from !== m.to) log.log('info', 'store.migrated', { from: m.from, to: m.to });
-  const store = new SqliteStore(db, { now: Date.now, random: randomBytes });
+  // 3. Unprivileged from here: store, monitor channel, packets.
+  const { store, migrated } = await openStoreWhenReachable(config, { password }, log);
+  if (migrated.from !== migrated.to) log.log('info', 'store.migrated', { from: migrated.from, to: migrated.to });
   const monitor = new MonitorClient(new Socket({ fd: 3, readable: true, writable: true }));
   await monitor.hello();
-  const live = store.liveGrants(Date.now()).map((g) => ({ family: g.family, address: g.address, port: g.port }));
+  const live = (await store.liveGrants(Date.now())).map((g) => ({ family: g.family, address: g.address, port: g.port }));
   await monitor.reconcile(live);
 
   service = new KnockService({ config, store, firewall: monitor, replies, log, now: Date.now, random: randomBytes });
+  const sequences = await service.rebuildFilter();
+  store.watch(service); // sequences issued by other gateways, admin changes, close requests
   for (const [f, l, t] of early.splice(0)) service.onFrame(f, l, t);
-  log.log('info', 'worker.ready', { interfaces: config.interfaces.join(','), sequences: service.rebuildFilter() });
+  log.log('info', 'worker.ready', { interfaces: config.interfaces.join(','), sequences, gateway: config.fleet.gateway, store: config.store.backend });
 
-  // 4. Admin changes (disable, revoke, new devices) show up within LIMITS.adminPollMs.
-  let dataVersion = store.dataVersion();
-  let lastRebuild = Date.now();
-  setInterval(() => {
-    const v = store.dataVersion();
-    if (v !== dataVersion || Date.now() - lastRebuild > LIMITS.filterRebuildMs) {
-      dataVersion = v;
-      lastRebuild = Date.now();
-      service!.rebuildFilter();
-    }
-  }, LIMITS.adminPollMs).unref();
+  // 4. Backstop for anything a push missed: a full rebuild and the close requests, periodically.
+  setInterval(() => service!.resync(), LIMITS.filterRebuildMs).unref();
   const logStats = (): void => {
     const pcap = captures.map((c) => c.stats()).reduce((a, s) => ({ received: a.received + s.received, dropped: a.dropped + s.dropped }), { received: 0, dropped: 0 });
-    log.log('info', 'worker.stats', { ...service!.counters, pcap_received: pcap.received, pcap_dropped: pcap.dropped, ...service!.pending });
+    log.log('info', 'worker.stats', { ...service!.counters.values, pcap_received: pcap.received, pcap_dropped: pcap.dropped, ...service!.pending });
   };
   setInterval(logStats, 60_000).unref();
   onStatsSignal = logStats; // counters on demand (operators, benchmarks)
@@ -109,9 +105,32 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+/**
+ * The store, retrying while it is unreachable (PostgreSQL down or failing over): one log line per
+ * interval, and knocks queue in the kernel meanwhile. Any other error (bad schema, bad path) ends
+ * the worker with its exit code.
+ */
+async function openStoreWhenReachable(config: TumblerConfig, o: OpenStoreOptions, log: Logger): Promise<OpenedStore> {
+  let lastLog = -Infinity;
+  let waitMs = 250;
+  for (;;) {
+    try {
+      return await openStore(config, o);
+    } catch (e) {
+      if (!isTumblerError(e, 'STORE_UNAVAILABLE')) throw e;
+      if (Date.now() - lastLog >= STORE_LOG_INTERVAL_MS) {
+        log.log('error', 'store.unavailable', { code: e.code, during: 'start' });
+        lastLog = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, waitMs));
+      waitMs = Math.min(waitMs * 2, 2_000);
+    }
+  }
+}
+
 main().catch((e: unknown) => {
   const code = isTumblerError(e) ? e.code : 'UNKNOWN';
-  process.stderr.write(`tumblerd worker: ${(e as Error).message} (${code})\n`);
+  process.stderr.write(`tumblerd worker: ${escapeControl((e as Error).message)} (${code})\n`);
   // 2 tells the monitor that restarting cannot help (bad config, database path, worker user).
   process.exit(exitCodeFor(code) === EXIT_CONFIG ? EXIT_CONFIG : EXIT_RUNTIME);
 });

@@ -3,6 +3,7 @@
  * client's source port of that packet, ack = its ISN + 1, through a send-only raw socket
  * (IPPROTO_RAW: receives nothing) opened before the privilege drop.
  */
+import type { IpFamily } from '../../shared/net/address.js';
 import { createRequire } from 'node:module';
 import { buildSynAck } from '../../shared/packet/tcp.js';
 import { TumblerError } from '../../shared/errors.js';
@@ -19,7 +20,7 @@ interface RawModule {
 const IPPROTO_RAW = 255;
 
 export interface ReplyTarget {
-  readonly family: 4 | 6;
+  readonly family: IpFamily;
   readonly serverAddress: string; // our address the knock was sent to
   readonly clientAddress: string;
   readonly serverPort: number; // sequence port 3
@@ -28,10 +29,10 @@ export interface ReplyTarget {
 }
 
 export class ReplySender {
-  private readonly sockets = new Map<4 | 6, RawSocket>();
+  private readonly sockets = new Map<IpFamily, RawSocket>();
 
   /** Open the raw sockets now (needs CAP_NET_RAW); they keep working after the drop. */
-  constructor(families: ReadonlyArray<4 | 6>, private readonly random: (n: number) => Buffer) {
+  constructor(families: ReadonlyArray<IpFamily>, private readonly random: (n: number) => Buffer) {
     const raw = createRequire(import.meta.url)('raw-socket') as RawModule;
     for (const f of new Set(families)) {
       try {

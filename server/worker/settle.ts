@@ -8,6 +8,7 @@
  * allowance (docs/protocol.md §4, §7) and shut the client's own next knock out.
  * Decisions before the MAC settle nothing: anyone can send those packets.
  */
+import type { Sequence } from '../../shared/protocol/sequence.js';
 import type { PendingPacket } from './assembler.js';
 import type { Decision, RejectReason } from './verifier.js';
 
@@ -17,7 +18,7 @@ export function settles(d: Decision): boolean {
   return d.kind !== 'reject' || !BEFORE_MAC.has(d.reason);
 }
 
-/** True for a pending packet at one of the sequence's ports with that port's tag (the lookup key's layout). */
-export function inSequence(key: Buffer): (q: PendingPacket) => boolean {
-  return (q) => [0, 1, 2].some((i) => q.dstPort === key.readUInt16BE(2 * i) && q.isn >>> 24 === key[6 + i]);
+/** True for a pending packet at one of the sequence's ports with that port's tag. */
+export function inSequence(s: Sequence): (q: PendingPacket) => boolean {
+  return (q) => [0, 1, 2].some((i) => q.dstPort === s.ports[i] && q.isn >>> 24 === s.tags[i]);
 }

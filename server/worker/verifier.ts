@@ -1,12 +1,13 @@
 /**
- * The knock verifier, in cost order: sequence lookup (one index hit) → exact-copy check (no
- * crypto) → MAC-failure damper → MAC and declaration (constant-time) → timestamp → one-time rule
- * → device/user enabled → service allowed. Never throws for a bad knock: it returns a decision with a reason code,
- * which goes to logs and counters only (the wire stays silent).
+ * The knock verifier, in cost order: sequence lookup (one index hit in the store) → exact-copy
+ * check (no crypto) → MAC-failure damper → MAC and declaration (constant-time) → timestamp →
+ * one-time rule → device/user enabled → service allowed. Never throws for a bad knock: it returns
+ * a decision with a reason code, which goes to logs and counters only (the wire stays silent). A
+ * store that cannot answer makes decide() reject its promise: the caller fails closed.
  */
 import { isTumblerError } from '../../shared/errors.js';
 import { isProbe, knockIsns, knockKeys, verifyKnock, type AddressBytes, type Declaration, type Knock, type KnockKeys } from '../../shared/protocol/knock.js';
-import { sequenceFromKey, sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
+import type { Sequence } from '../../shared/protocol/sequence.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { Candidate, KnockStore } from '../store/types.js';
 import { WindowLimiter } from '../window-limiter.js';
@@ -14,10 +15,24 @@ import { LIMITS } from './limits.js';
 import type { Triple } from './assembler.js';
 import { probeVerdict, type ProbeDecision, type ProbeRejectReason } from './probe.js';
 
-export type RejectReason =
-  | 'NO_SEQUENCE' | 'MAC_RATE' | 'KNOCK_SHAPE' | 'KNOCK_MAC' | 'KNOCK_VERSION' | 'KNOCK_DECLARATION' | 'KNOCK_STALE'
-  | 'REPLAY' | 'USER_DISABLED' | 'DEVICE_DISABLED' | 'SERVICE_UNKNOWN' | 'SERVICE_DENIED' | 'SERVICE_FAMILY' | 'IN_FLIGHT'
-  | ProbeRejectReason;
+/** The codes verifyKnock (shared/protocol/knock.ts) rejects a knock with. */
+const KNOCK_CODES = ['KNOCK_SHAPE', 'KNOCK_MAC', 'KNOCK_VERSION', 'KNOCK_DECLARATION', 'KNOCK_STALE'] as const;
+export type KnockCode = (typeof KNOCK_CODES)[number];
+/** The verifier's own reasons, after the protocol's. */
+const POLICY_REASONS = [
+  'NO_SEQUENCE', 'MAC_RATE', 'REPLAY', 'USER_DISABLED', 'DEVICE_DISABLED', 'SERVICE_UNKNOWN', 'SERVICE_DENIED', 'SERVICE_FAMILY', 'IN_FLIGHT',
+] as const;
+export type RejectReason = KnockCode | (typeof POLICY_REASONS)[number] | ProbeRejectReason;
+
+function isKnockCode(code: string): code is KnockCode {
+  return (KNOCK_CODES as readonly string[]).includes(code);
+}
+
+/** The reason for a verifyKnock failure; anything unexpected counts as a malformed knock. */
+function knockCodeOf(e: unknown): KnockCode {
+  const code = isTumblerError(e) ? e.code : '';
+  return isKnockCode(code) ? code : 'KNOCK_SHAPE';
+}
 
 export type Decision =
   | { kind: 'reject'; reason: RejectReason; candidate?: Candidate }
@@ -41,15 +56,16 @@ export class Verifier {
     for (const s of o.services) this.servicesById.set(s.id, s);
   }
 
-  /** Lookup key of a triple sorted by port: its ports and the ISNs' high bytes (the sequence tags). */
-  static keyOf(t: Triple): Buffer {
-    return sequenceKey({ ports: [t[0].dstPort, t[1].dstPort, t[2].dstPort], tags: [t[0].isn >>> 24, t[1].isn >>> 24, t[2].isn >>> 24] });
+  /** The sequence a triple (sorted by port) claims: its ports and the ISNs' high bytes (the tags). */
+  static sequenceOf(t: Triple): Sequence {
+    return { ports: [t[0].dstPort, t[1].dstPort, t[2].dstPort], tags: [t[0].isn >>> 24, t[1].isn >>> 24, t[2].isn >>> 24] };
   }
 
-  /** `key` is keyOf(t), computed once by the caller. */
-  decide(t: Triple, key: Buffer, source: AddressBytes & { address: string }, nowMs: number): Decision {
+  /** `sequence` is sequenceOf(t) and `key` its sequenceKey, both computed once by the caller. */
+  async decide(t: Triple, sequence: Sequence, key: Buffer, source: AddressBytes & { address: string }, now: () => number): Promise<Decision> {
     // 1. One index lookup: no candidate, no crypto.
-    const candidate = this.o.store.findByKey(key);
+    const candidate = await this.o.store.findByKey(key);
+    const nowMs = now(); // after the lookup, which may have waited
     if (!candidate) return { kind: 'reject', reason: 'NO_SEQUENCE' };
     // 2. An exact copy of the knock that consumed this sequence needs no crypto: from the same
     //    address within the grace window it is a retransmit (re-send the stored reply); from
@@ -65,7 +81,6 @@ export class Verifier {
     const limiterKey = key.toString('hex');
     if (!this.macFailures.allowed(limiterKey, nowMs)) return { kind: 'reject', reason: 'MAC_RATE', candidate };
     // 4. MAC, declaration and timestamp (pure protocol code).
-    const sequence = sequenceFromKey(key);
     let declaration: Declaration;
     try {
       declaration = verifyKnock({
@@ -73,9 +88,9 @@ export class Verifier {
         nowSec: Math.floor(nowMs / 1000), windowSec: this.o.windowSec,
       });
     } catch (e) {
-      const code = isTumblerError(e) ? e.code : 'KNOCK_SHAPE';
+      const code = knockCodeOf(e);
       if (code === 'KNOCK_MAC') this.macFailures.hit(limiterKey, nowMs);
-      return { kind: 'reject', reason: code as RejectReason, candidate };
+      return { kind: 'reject', reason: code, candidate };
     }
     // 4b. A probe ("where am I") grants and consumes nothing: its own rules (server/worker/probe.ts).
     if (isProbe(declaration)) return probeVerdict(candidate, declaration, sequence, isns);

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
-import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
+import type { CapturedSyn } from './tools/pcap-file.js';
 import { ATTACKER_ADDR, CLIENT_ADDR, INTERNAL_ADDR, KNOCK_RANGE, REPO, SERVER_ADDR, WORKER_USER, World } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -40,19 +39,9 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     return { code: r.code, opened: r.code === 0 ? (JSON.parse(r.stdout) as Opened) : undefined, stderr: r.stderr };
   };
   const grantCount = (): number => w.grantCount();
-  const tracked = (cmd: string, args: string[]) => w.spawnTracked(cmd, args, { stdio: 'pipe' });
   /** Capture knock SYNs on the server's interface while `fn` runs. */
-  const capture = async <T>(fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> => {
-    const file = join(w.dir, `cap-${Date.now()}.pcap`);
-    const td = await startTcpdump(w.ns.srv, ['-U', '--immediate-mode', '-n', '-i', 'eth0', '-w', file,
-      `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`], { spawner: tracked });
-    const result = await fn();
-    await sleep(300);
-    await stopTcpdump(td);
-    return { result, syns: readSyns(file) };
-  };
-  const sendSyns = (ns: string, src: string, args: string[]) =>
-    spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(REPO, 'test/e2e/tools/send-syns.ts'), '--src', src, '--dst', SERVER_ADDR, ...args], { encoding: 'utf8', cwd: REPO, timeout: 30_000 });
+  const capture = <T>(fn: () => T | Promise<T>) => w.captureKnockSyns(w.ns.srv, fn);
+  const sendSyns = (ns: string, src: string, args: string[]) => ({ status: w.sendSyns(ns, src, SERVER_ADDR, args).code });
   const asPackets = (syns: CapturedSyn[]) => syns.slice(0, 3).map((s) => `${s.dstPort}:${s.isn}`).join(',');
 
   test('0. the worker that parses packets runs as the unprivileged user with no capabilities and no_new_privs', () => {
@@ -122,13 +111,11 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     // The client's SYNs are held back on the wire (dropped where they enter the bridge) while copied.
     const hold = 'table netdev hold {\n chain in {\n  type filter hook ingress device "vcli" priority 0; policy drop;\n }\n}\n';
     assert.equal(spawnSync('ip', ['netns', 'exec', w.ns.lan, 'nft', '-f', '-'], { input: hold }).status, 0);
-    const file = join(w.dir, 'held.pcap');
-    const td = await startTcpdump(w.ns.cli, ['-U', '--immediate-mode', '-n', '-i', 'eth0', '-w', file, 'tcp[13] == 2'], { spawner: tracked });
+    const cap = await w.startCapture(w.ns.cli, 'tcp[13] == 2');
     const lost = open(alice, ['--timeout', '300']);
-    await stopTcpdump(td);
+    const held = await cap.stop();
     assert.equal(spawnSync('ip', ['netns', 'exec', w.ns.lan, 'nft', 'delete', 'table', 'netdev', 'hold']).status, 0);
     assert.equal(lost.code, 5); // no reply: the knock never arrived
-    const held = readSyns(file);
     assert.ok(held.length >= 3);
     assert.equal(sendSyns(w.ns.atk, ATTACKER_ADDR, ['--packets', asPackets(held)]).status, 0);
     await sleep(500);

@@ -4,22 +4,30 @@
  *
  *   cli 198.51.100.2 ─┐
  *   atk 198.51.100.3 ─┼─ br0 (in ns "lan") ─ srv 198.51.100.1 ── int0 203.0.113.1 ── int 203.0.113.2
+ *   (fleet)           └─ srb 198.51.100.4
  *
  * srv runs the real tumblerd (monitor + unprivileged worker), nftables, libpcap and an OpenSSH
  * server; int runs a second sshd (gateway case). The client runs as the unprivileged `tmbuser`
  * through the setuid raw-socket helper. Every process is killed by PID, every namespace deleted.
+ * World.create(tag, { fleet: true }) adds a second gateway, srb (its own tumblerd and sshd), and a
+ * throwaway PostgreSQL cluster (Unix socket in the world's directory, reachable from every
+ * namespace) that both gateways use as their store: gateway A is `srv` ("gw-a"), B is `srb` ("gw-b").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
+import { TestPostgres } from '../helpers/postgres.js';
+import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const SERVER_ADDR = '198.51.100.1';
 export const CLIENT_ADDR = '198.51.100.2';
 export const ATTACKER_ADDR = '198.51.100.3';
 export const INTERNAL_ADDR = '203.0.113.2';
+export const GATEWAY_B_ADDR = '198.51.100.4';
 export const KNOCK_RANGE = { first: 40000, last: 40999 };
 export const FORWARD_RANGE = { first: 50000, last: 50999 };
 export const CLIENT_USER = 'tmbuser';
@@ -42,22 +50,113 @@ function idOf(user: string): { uid: number; gid: number } {
   return { uid: Number(must('id', ['-u', user]).trim()), gid: Number(must('id', ['-g', user]).trim()) };
 }
 
+/** One gateway of the world: its namespace, address, config and the real tumblerd running there. */
+export class Gateway {
+  daemon: ChildProcess | null = null;
+  daemonLog = '';
+
+  constructor(
+    private readonly world: World,
+    readonly name: string,
+    readonly ns: string,
+    readonly address: string,
+    readonly configPath: string,
+  ) {}
+
+  /** `tumblerd` admin command inside this gateway's namespace (as root, like an admin would). */
+  admin(args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
+  }
+
+  /** Start the real daemon; resolves when its worker reports ready (or at once with { ready: false }). */
+  async startDaemon(o: { ready?: boolean } = {}): Promise<void> {
+    const d = this.world.spawnTracked('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'),
+      '--config', this.configPath, 'run', '--pid-file', join(this.world.dir, `tumblerd-${this.name}.pid`)], { stdio: 'pipe' });
+    this.daemon = d;
+    this.daemonLog = '';
+    d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
+    d.stderr!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
+    if (o.ready !== false) await this.waitForLog('"worker.ready"', 30_000);
+  }
+
+  /** Waits for an event name in the daemon's JSON log (readiness only; tests assert on behaviour). */
+  async waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.daemonLog.includes(needle, from)) {
+      if (Date.now() > until) throw new Error(`${this.name}: daemon did not log ${needle} in ${timeoutMs} ms:\n${this.daemonLog.slice(-3000)}`);
+      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`${this.name}: daemon exited ${this.daemon.exitCode}:\n${this.daemonLog.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
+    await new Promise<void>((r) => { d.once('exit', () => r()); d.kill(signal); });
+    this.daemon = null;
+  }
+
+  /** SIGKILL to the whole gateway at once: the monitor, its worker, its nft session (a host dying). */
+  async killDaemon(): Promise<void> {
+    const d = this.daemon;
+    if (!d?.pid) return;
+    const exited = new Promise<void>((r) => { if (d.exitCode !== null || d.signalCode !== null) r(); else d.once('exit', () => r()); });
+    for (const pid of [...World.descendants(d.pid), d.pid]) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    await exited;
+    this.daemon = null;
+  }
+
+  /** The current worker's pid, from the monitor's last `worker.started` event. */
+  workerPid(): number | undefined {
+    const started = this.daemonLog.split('\n').filter((l) => l.includes('"worker.started"'));
+    const last = started.at(-1);
+    return last ? (JSON.parse(last) as { worker: number }).worker : undefined;
+  }
+
+  nft(args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', this.ns, 'nft', ...args]);
+  }
+
+  /** Elements in the kernel's IPv4 (or IPv6) grant map (each one an open address . port). */
+  grantCount(family: 4 | 6 = 4): number {
+    return this.grantSources(family).length;
+  }
+
+  /** The source address of every grant in the kernel's map (one entry per grant). */
+  grantSources(family: 4 | 6 = 4): string[] {
+    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', `grants${family}`]);
+    const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
+    const elems = j.nftables.find((x) => x.map)?.map?.elem ?? [];
+    // Each element is [key, value]; the key is {elem: {val: {concat: [address, port]}}} (with a timeout) or {concat: [...]}.
+    return elems.map((e) => {
+      const key = (Array.isArray(e) ? e[0] : e) as { elem?: { val?: { concat?: unknown[] } }; concat?: unknown[] };
+      return String((key.elem?.val?.concat ?? key.concat ?? [])[0]);
+    });
+  }
+}
+
 export class World {
   /** Root-owned 0600 password file for the admin; `clientPasswordFile` is the client user's copy. */
   readonly passwordFile: string;
   readonly clientPasswordFile: string;
   readonly dir: string;
-  readonly ns: { lan: string; srv: string; cli: string; atk: string; int: string };
+  readonly ns: { lan: string; srv: string; cli: string; atk: string; int: string; srb: string };
   private readonly procs = new Set<ChildProcess>();
-  daemon: ChildProcess | null = null;
   readonly configPath: string;
   readonly helperPath: string;
   readonly clientHome: string;
   readonly dbPath: string;
+  /** Gateway A (srv) always; B (srb) in a fleet world. */
+  readonly gateways: Gateway[];
+  /** The fleet's PostgreSQL (fleet worlds only). */
+  pg: TestPostgres | null = null;
+  pgUrl = '';
 
-  protected constructor(tag: string) {
+  protected constructor(tag: string, readonly fleet = false) {
     const p = `tmb${process.pid % 100000}${tag}`;
-    this.ns = { lan: `${p}-lan`, srv: `${p}-srv`, cli: `${p}-cli`, atk: `${p}-atk`, int: `${p}-int` };
+    this.ns = { lan: `${p}-lan`, srv: `${p}-srv`, cli: `${p}-cli`, atk: `${p}-atk`, int: `${p}-int`, srb: `${p}-srb` };
     this.dir = mkdtempSync(join(tmpdir(), 'tumbler-e2e-'));
     chmodSync(this.dir, 0o755);
     this.configPath = join(this.dir, 'tumblerd.toml');
@@ -66,15 +165,21 @@ export class World {
     this.dbPath = join(this.dir, 'state', 'tumbler.db');
     this.passwordFile = join(this.dir, 'password');
     this.clientPasswordFile = join(this.clientHome, 'password');
+    this.gateways = [new Gateway(this, 'gw-a', this.ns.srv, SERVER_ADDR, this.configPath)];
+    if (fleet) this.gateways.push(new Gateway(this, 'gw-b', this.ns.srb, GATEWAY_B_ADDR, join(this.dir, 'tumblerd-b.toml')));
   }
 
-  /** Build the namespaces, addresses, sshd's, config and the setuid helper. */
-  static create(tag = 'w'): World {
-    const w = new World(tag);
+  /** Build the namespaces, addresses, sshd's, config and the setuid helper (and the fleet's PostgreSQL). */
+  static create(tag = 'w', o: { fleet?: boolean } = {}): World {
+    const w = new World(tag, o.fleet === true);
     try {
       w.buildNetwork();
+      if (w.fleet) {
+        w.pg = TestPostgres.start();
+        w.pgUrl = w.pg.createDatabase('tumbler');
+      }
       w.prepareFiles();
-      w.startSshd(w.ns.srv, SERVER_ADDR);
+      for (const g of w.gateways) w.startSshd(g.ns, g.address);
       w.startSshd(w.ns.int, INTERNAL_ADDR);
     } catch (e) {
       w.destroy();
@@ -83,9 +188,28 @@ export class World {
     return w;
   }
 
+  /** Gateway A (the only one in a single-host world). */
+  get a(): Gateway {
+    return this.gateways[0]!;
+  }
+
+  get b(): Gateway {
+    const g = this.gateways[1];
+    if (!g) throw new Error('not a fleet world');
+    return g;
+  }
+
+  get daemon(): ChildProcess | null {
+    return this.a.daemon;
+  }
+
+  get daemonLog(): string {
+    return this.a.daemonLog;
+  }
+
   protected buildNetwork(): void {
-    const { lan, srv, cli, atk, int } = this.ns;
-    for (const n of [lan, srv, cli, atk, int]) {
+    const { lan, srv, cli, atk, int, srb } = this.ns;
+    for (const n of [lan, srv, cli, atk, int, ...(this.fleet ? [srb] : [])]) {
       sh('ip', ['netns', 'del', n]); // a leftover of a crashed run with the same pid
       must('ip', ['netns', 'add', n]);
       must('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
@@ -93,6 +217,7 @@ export class World {
     must('ip', ['-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
     must('ip', ['-n', lan, 'link', 'set', 'br0', 'up']);
     const hosts: Array<[string, string, string]> = [[srv, 'vsrv', `${SERVER_ADDR}/24`], [cli, 'vcli', `${CLIENT_ADDR}/24`], [atk, 'vatk', `${ATTACKER_ADDR}/24`]];
+    if (this.fleet) hosts.push([srb, 'vsrb', `${GATEWAY_B_ADDR}/24`]);
     for (const [n, port, addr] of hosts) {
       must('ip', ['-n', lan, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
       must('ip', ['-n', lan, 'link', 'set', port, 'master', 'br0', 'up']);
@@ -134,17 +259,27 @@ export class World {
     this.writeConfig({});
   }
 
-  /** tumblerd.toml: this world's addresses and services unless given (a subclass's topology). */
+  /** tumblerd.toml per gateway: this world's addresses and services unless given (a subclass's topology). */
   writeConfig(o: { window?: number; grace?: number; ttl?: number; addresses?: readonly string[]; services?: string; firewall?: 'nftables' | 'iptables' }): void {
-    writeFileSync(this.configPath, `# written by test/e2e/world.ts
+    const store = this.fleet
+      ? `[store]\nbackend = "postgres"\nurl = "${this.pgUrl}"\n`
+      : `[store]\nbackend = "sqlite"\npath = "${this.dbPath}"\n`;
+    // One host: the bundle lists its [server] addresses (the default); a fleet: every gateway.
+    const gateways = this.fleet ? `gateways = [${this.gateways.map((x) => `["${x.address}"]`).join(', ')}]\n` : '';
+    for (const g of this.gateways) {
+      const addresses = g === this.a && o.addresses ? o.addresses : [g.address];
+      writeFileSync(g.configPath, `# written by test/e2e/world.ts
 [server]
 interfaces = ["eth0"]
-addresses = ${JSON.stringify(o.addresses ?? [SERVER_ADDR])}
+addresses = ${JSON.stringify(addresses)}
 user = "${WORKER_USER}"
-database = "${this.dbPath}"
 log_format = "json"
 firewall = "${o.firewall ?? 'nftables'}"
 
+${store}
+[fleet]
+gateway = "${g.name}"
+${gateways}
 [knock]
 ports = "${KNOCK_RANGE.first}-${KNOCK_RANGE.last}"
 timestamp_window = ${o.window ?? 30}
@@ -157,12 +292,13 @@ max_ttl = 300
 
 ${o.services ?? `[services.ssh]
 id = 1
-target = "${SERVER_ADDR}:22"
+target = "${g.address}:22"
 
 [services.inner]
 id = 2
 target = "${INTERNAL_ADDR}:22"`}
 `, { mode: 0o644 });
+    }
   }
 
   /** An sshd in `ns` on port 22 of each address given. */
@@ -184,63 +320,66 @@ target = "${INTERNAL_ADDR}:22"`}
     return c;
   }
 
-  /** `tumblerd` admin command inside the server namespace (as root, like an admin would). */
+  /** `tumblerd` admin command on gateway A (as root, like an admin would). */
   admin(args: string[]): RunResult {
-    return sh('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
+    return this.a.admin(args);
   }
 
-  /** Start the real daemon; resolves when its worker reports ready. */
-  async startDaemon(): Promise<void> {
-    const d = this.spawnTracked('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'),
-      '--config', this.configPath, 'run', '--pid-file', join(this.dir, 'tumblerd.pid')], { stdio: 'pipe' });
-    this.daemon = d;
-    this.daemonLog = '';
-    d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
-    d.stderr!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
-    await this.waitForLog('"worker.ready"', 15_000);
+  /** Start gateway A's daemon; resolves when its worker reports ready. */
+  startDaemon(): Promise<void> {
+    return this.a.startDaemon();
   }
 
-  daemonLog = '';
-
-  /** Waits for an event name in the daemon's JSON log (readiness only; tests assert on behaviour). */
-  async waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!this.daemonLog.includes(needle, from)) {
-      if (Date.now() > until) throw new Error(`daemon did not log ${needle} in ${timeoutMs} ms:\n${this.daemonLog.slice(-3000)}`);
-      if (this.daemon && this.daemon.exitCode !== null) throw new Error(`daemon exited ${this.daemon.exitCode}:\n${this.daemonLog.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitForLog(needle: string, timeoutMs: number, from = 0): Promise<void> {
+    return this.a.waitForLog(needle, timeoutMs, from);
   }
 
-  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const d = this.daemon;
-    if (!d || d.exitCode !== null || d.signalCode !== null) return;
-    await new Promise<void>((r) => { d.once('exit', () => r()); d.kill(signal); });
-    this.daemon = null;
+  stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.a.stopDaemon(signal);
   }
 
-  /** Elements in the kernel's IPv4 (or IPv6) grant map (each one an open address . port). */
+  /** Elements in gateway A's IPv4 (or IPv6) grant map (each one an open address . port). */
   grantCount(family: 4 | 6 = 4): number {
-    return this.grantSources(family).length;
+    return this.a.grantCount(family);
   }
 
-  /** The source address of every grant in the kernel's map (one entry per grant). */
+  /** The source address of every grant in gateway A's kernel map. */
   grantSources(family: 4 | 6 = 4): string[] {
-    const r = this.nft(['-j', 'list', 'map', 'inet', 'tumbler', `grants${family}`]);
-    const j = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: unknown[] } }> };
-    const elems = j.nftables.find((x) => x.map)?.map?.elem ?? [];
-    // Each element is [key, value]; the key is {elem: {val: {concat: [address, port]}}} (with a timeout) or {concat: [...]}.
-    return elems.map((e) => {
-      const key = (Array.isArray(e) ? e[0] : e) as { elem?: { val?: { concat?: unknown[] } }; concat?: unknown[] };
-      return String((key.elem?.val?.concat ?? key.concat ?? [])[0]);
-    });
+    return this.a.grantSources(family);
   }
 
-  /** The current worker's pid, from the monitor's last `worker.started` event. */
   workerPid(): number | undefined {
-    const started = this.daemonLog.split('\n').filter((l) => l.includes('"worker.started"'));
-    const last = started.at(-1);
-    return last ? (JSON.parse(last) as { worker: number }).worker : undefined;
+    return this.a.workerPid();
+  }
+
+  /**
+   * tcpdump on `ns`'s eth0 with `filter`, resolved once tcpdump says it is capturing (a fixed pause
+   * is too short on a loaded machine); stop() ends it and returns the SYNs it wrote.
+   */
+  async startCapture(ns: string, filter: string): Promise<{ stop(): Promise<CapturedSyn[]> }> {
+    const file = join(this.dir, `cap-${Date.now()}-${Math.random().toString(16).slice(2)}.pcap`);
+    // --immediate-mode: each packet reaches tcpdump at once, not when a capture block times out.
+    const td = await startTcpdump(ns, ['--immediate-mode', '-U', '-n', '-i', 'eth0', '-w', file, filter],
+      { spawner: (cmd, args) => this.spawnTracked(cmd, args, { stdio: 'pipe' }) });
+    return {
+      async stop() {
+        await new Promise((r) => setTimeout(r, 300));
+        await stopTcpdump(td);
+        return readSyns(file);
+      },
+    };
+  }
+
+  /** Capture knock SYNs arriving in namespace `ns` while `fn` runs. */
+  async captureKnockSyns<T>(ns: string, fn: () => T | Promise<T>): Promise<{ result: T; syns: CapturedSyn[] }> {
+    const cap = await this.startCapture(ns, `tcp[13] == 2 and dst portrange ${KNOCK_RANGE.first}-${KNOCK_RANGE.last}`);
+    const result = await fn();
+    return { result, syns: await cap.stop() };
+  }
+
+  /** Crafted SYNs from namespace `ns` (test/e2e/tools/send-syns.ts): `--packets PORT:ISN,...` or `--random N ...`. */
+  sendSyns(ns: string, src: string, dst: string, args: string[]): RunResult {
+    return sh('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(REPO, 'test/e2e/tools/send-syns.ts'), '--src', src, '--dst', dst, ...args]);
   }
 
   /** Enroll a user+device on the server and on the client (as tmbuser); returns the profile name. */
@@ -308,12 +447,12 @@ target = "${INTERNAL_ADDR}:22"`}
   }
 
   nft(args: string[]): RunResult {
-    return this.inServer(['nft', ...args]);
+    return this.a.nft(args);
   }
 
-  /** A command in the server's namespace, as root (another tool on the gateway: iptables, ipset...). */
+  /** A command in gateway A's namespace, as root (another tool on the gateway: iptables, ipset...). */
   inServer(argv: string[]): RunResult {
-    return sh('ip', ['netns', 'exec', this.ns.srv, ...argv]);
+    return sh('ip', ['netns', 'exec', this.a.ns, ...argv]);
   }
 
   /** PIDs of every descendant of `pid` (children first found, then theirs). */
@@ -336,6 +475,7 @@ target = "${INTERNAL_ADDR}:22"`}
       }
     }
     this.procs.clear();
+    this.pg?.stop();
     for (const n of Object.values(this.ns)) sh('ip', ['netns', 'del', n]);
     rmSync(this.dir, { recursive: true, force: true });
   }

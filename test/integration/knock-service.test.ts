@@ -16,8 +16,8 @@ import { openReply, replyKey } from '../../shared/protocol/reply.js';
 import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
 import type { TumblerConfig } from '../../server/config/types.js';
 import { createLogger } from '../../server/log.js';
-import { migrate, openDatabase } from '../../server/store/migrate.js';
-import { SqliteStore } from '../../server/store/store.js';
+import { migrate, openDatabase } from '../../server/store/sqlite/migrate.js';
+import { SqliteStore } from '../../server/store/sqlite/store.js';
 import { KnockService, type FirewallClient, type ReplyPort } from '../../server/worker/knock-service.js';
 import type { ReplyTarget } from '../../server/worker/reply-sender.js';
 import { LIMITS } from '../../server/worker/limits.js';
@@ -37,7 +37,8 @@ function seeded(seed: string) {
 }
 
 const config: TumblerConfig = {
-  file: '/dev/null', interfaces: ['eth0'], addresses: [SERVER], user: 'tumbler', database: ':memory:', logFormat: 'json',
+  file: '/dev/null', interfaces: ['eth0'], addresses: [SERVER], user: 'tumbler', logFormat: 'json',
+  store: { backend: 'sqlite', path: ':memory:' }, fleet: { gateway: 'gw-test', gateways: [[SERVER]] },
   firewall: 'nftables', knockPorts: { first: 40000, last: 40999 }, timestampWindowSec: 30, graceSec: 30,
   forwardPorts: { first: 50000, last: 50999 }, defaultTtlSec: 30, maxTtlSec: 300, breakGlass: [],
   services: [{ name: 'ssh', id: 1, target4: { host: SERVER, port: 22 } }, { name: 'db', id: 2, target4: { host: SERVER, port: 5432 } }],
@@ -63,9 +64,11 @@ let now = T0;
 const key = Buffer.alloc(16, 0x42);
 const rnd = seeded('svc');
 
-function enroll(user: string, device: string, seq: Sequence, services = ['ssh']): void {
-  if (!store.getUser(user)) store.addUser(user, services);
-  store.addDevice(user, device, key, { salt: Buffer.alloc(16, 1), N: 1 << 15, r: 8, p: 1 }, seq);
+async function enroll(user: string, device: string, seq: Sequence, services = ['ssh']): Promise<void> {
+  await store.enrollDevice({
+    user, device, mode: 'add', key, kdf: { salt: Buffer.alloc(16, 1), N: 1 << 15, r: 8, p: 1 }, first: seq,
+    audit: { event: 'admin.device.add', user, device, result: 'ok' }, ...(!(await store.getUser(user)) && { createUser: services }),
+  });
 }
 
 beforeEach(() => {
@@ -73,12 +76,15 @@ beforeEach(() => {
   const db = openDatabase(join(dir, 'db.sqlite'));
   migrate(db);
   now = T0;
-  store = new SqliteStore(db, { now: () => now, random: rnd });
+  store = new SqliteStore(db, { now: () => now, gateway: 'gw-test' });
   fw = new RecordingFirewall();
   replies = new RecordingReplies();
   service = new KnockService({ config, store, firewall: fw, replies, log: createLogger({ format: 'json', component: 'test', perSec: 100, write: () => {} }), now: () => now, random: rnd });
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await store.close().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** Client side: the three SYN frames (raw IP, link type RAW) of a knock from `src`. */
 function knockFrames(seq: Sequence, o: { src?: string; bound?: string; serviceId?: number; atSec?: number } = {}): { frames: Buffer[]; knock: Knock; srcPorts: number[] } {
@@ -97,8 +103,8 @@ const feed = async (frames: Buffer[]) => {
 const seqA: Sequence = { ports: [40010, 40500, 40900], tags: [0x11, 0x22, 0x33] };
 
 test('a valid knock grants once: firewall opened, reply sealed to the next sequence, sent from the last knock port', async () => {
-  enroll('alice', 'laptop', seqA);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
   const { frames, knock, srcPorts } = knockFrames(seqA);
   await feed(frames);
   assert.equal(fw.opened.length, 1);
@@ -110,8 +116,8 @@ test('a valid knock grants once: firewall opened, reply sealed to the next seque
   assert.equal(t.knockIsn, knock[2].isn);
   const r = openReply(replyKey(key), payload, { sequence: seqA, isns: knockIsns(knock) });
   assert.equal(r.grantedPort, fw.opened[0]!.port);
-  assert.equal(store.findByKey(sequenceKey(seqA))?.state, 'consumed');
-  assert.equal(store.findByKey(sequenceKey(r.next))?.state, 'live');
+  assert.equal((await store.findByKey(sequenceKey(seqA)))?.state, 'consumed');
+  assert.equal((await store.findByKey(sequenceKey(r.next)))?.state, 'live');
   // The next sequence is live and works.
   now += 2000;
   const k2 = knockFrames(r.next);
@@ -120,8 +126,8 @@ test('a valid knock grants once: firewall opened, reply sealed to the next seque
 });
 
 test('reordered, duplicated and spoof-surrounded packets still grant', async () => {
-  enroll('alice', 'laptop', seqA);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
   const { frames } = knockFrames(seqA);
   const spoof = (port: number, isn: number) => buildSyn({ family: 4, src: CLIENT, dst: SERVER, srcPort: 50123, dstPort: port, isn, shape: chooseSynShape(4, rnd) });
   await feed([frames[2]!, spoof(40500, 0x22abcdef), frames[0]!, frames[0]!, spoof(40123, 0x11000000), frames[1]!]);
@@ -130,8 +136,8 @@ test('reordered, duplicated and spoof-surrounded packets still grant', async () 
 });
 
 test('replay from another address and from the same address grants nothing new; a retransmit in grace gets the same reply', async () => {
-  enroll('alice', 'laptop', seqA);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
   const { frames } = knockFrames(seqA);
   await feed(frames);
   assert.equal(fw.opened.length, 1);
@@ -152,12 +158,12 @@ test('replay from another address and from the same address grants nothing new; 
   await feed(frames);
   assert.equal(fw.opened.length, 1);
   assert.equal(replies.sent.length, 2);
-  assert.ok((service.counters['reject.REPLAY'] ?? 0) >= 1);
+  assert.ok(service.counters.get('reject.REPLAY') >= 1);
 });
 
 test('lost reply: a newer knock on the same sequence recovers once; the old knock never replays', async () => {
-  enroll('alice', 'laptop', seqA);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
   const first = knockFrames(seqA);
   await feed(first.frames);
   replies.sent = []; // the reply is lost on the way
@@ -180,26 +186,26 @@ test('lost reply: a newer knock on the same sequence recovers once; the old knoc
 
 test('disabled or revoked users get nothing; others are unaffected', async () => {
   const seqB: Sequence = { ports: [40020, 40520, 40920], tags: [1, 2, 3] };
-  enroll('alice', 'laptop', seqA);
-  enroll('bob', 'laptop', seqB);
-  store.setUserEnabled('alice', false);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA);
+  await enroll('bob', 'laptop', seqB);
+  await store.setUserEnabled('alice', false);
+  await service.rebuildFilter();
   await feed(knockFrames(seqA).frames);
   assert.equal(fw.opened.length, 0);
-  assert.equal(service.counters['reject.USER_DISABLED'], 1);
+  assert.equal(service.counters.get('reject.USER_DISABLED'), 1);
   await feed(knockFrames(seqB).frames);
   assert.equal(fw.opened.length, 1);
-  store.setUserEnabled('alice', true);
-  store.deleteUser('alice');
-  service.rebuildFilter();
+  await store.setUserEnabled('alice', true);
+  await store.deleteUser('alice');
+  await service.rebuildFilter();
   now += 1000;
   await feed(knockFrames(seqA).frames);
   assert.equal(fw.opened.length, 1);
 });
 
 test('a service the user may not open, a stale timestamp and a bad MAC are silent', async () => {
-  enroll('alice', 'laptop', seqA, ['ssh']);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA, ['ssh']);
+  await service.rebuildFilter();
   // Each attempt is a separate retry, after the previous one's packets expired from the assembler:
   // otherwise the assembler also (rightly) tries the cross-combinations of the three knocks.
   const retry = () => { now += LIMITS.pendingTtlMs + 1; };
@@ -211,17 +217,17 @@ test('a service the user may not open, a stale timestamp and a bad MAC are silen
   retry();
   assert.equal(fw.opened.length, 0);
   assert.equal(replies.sent.length, 0);
-  assert.equal(service.counters['reject.SERVICE_DENIED'], 1);
-  assert.equal(service.counters['reject.KNOCK_STALE'], 1);
-  assert.equal(service.counters['reject.KNOCK_MAC'], 1);
+  assert.equal(service.counters.get('reject.SERVICE_DENIED'), 1);
+  assert.equal(service.counters.get('reject.KNOCK_STALE'), 1);
+  assert.equal(service.counters.get('reject.KNOCK_MAC'), 1);
   // And the sequence is still usable afterwards.
   await feed(knockFrames(seqA).frames);
   assert.equal(fw.opened.length, 1);
 });
 
 test('bounded memory under 10^6 junk SYNs; nothing opened, the legitimate knock still works after', async () => {
-  enroll('alice', 'laptop', seqA);
-  service.rebuildFilter();
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
   const shape = chooseSynShape(4, rnd);
   const junk = rnd(4 * 1_000_000);
   for (let i = 0; i < 1_000_000; i++) {
@@ -241,4 +247,72 @@ test('bounded memory under 10^6 junk SYNs; nothing opened, the legitimate knock 
   now += 20_000;
   await feed(knockFrames(seqA).frames);
   assert.equal(fw.opened.length, 1);
+});
+
+// Issue 12 §3: pcap sees packets before the kernel drops martians. A knock MAC'd for a source such
+// as 127.0.0.1, 0.1.2.3, a multicast or the broadcast address never reaches the store or the monitor.
+test('knocks from non-unicast sources (loopback, "this network", multicast, broadcast) are dropped before the store', async () => {
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
+  for (const src of ['127.0.0.1', '0.1.2.3', '224.0.0.9', '255.255.255.255']) {
+    await feed(knockFrames(seqA, { src }).frames);
+  }
+  assert.equal(fw.opened.length, 0);
+  assert.equal(replies.sent.length, 0);
+  assert.equal(service.counters.get('reject.SOURCE_ADDRESS'), 12);
+  assert.equal((await store.findByKey(sequenceKey(seqA)))?.state, 'live');
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 1);
+});
+
+// Issue 12 §8: the MAC-failure damper (LIMITS.macFailuresPerSequencePerSec, reason MAC_RATE) is what
+// docs/protocol.md §7's brute-force odds rest on: past the limit, even a correct MAC is not tried.
+test('MAC_RATE: after the allowed MAC failures on a sequence in one second, no candidate is tried until the window passes', async () => {
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
+  for (let i = 0; i < LIMITS.macFailuresPerSequencePerSec; i++) {
+    await feed(knockFrames(seqA, { src: `198.51.100.${20 + i}`, bound: OTHER }).frames); // MAC made for another address
+  }
+  assert.equal(service.counters.get('reject.KNOCK_MAC'), LIMITS.macFailuresPerSequencePerSec);
+  await feed(knockFrames(seqA).frames); // the real owner, same second
+  assert.equal(service.counters.get('reject.MAC_RATE'), 1);
+  assert.equal(fw.opened.length, 0);
+  now += 1001;
+  await feed(knockFrames(seqA).frames);
+  assert.equal(fw.opened.length, 1);
+});
+
+// Issue 12 §8 (§9b "same source"): a byte-exact copy of a consumed knock sent from another address
+// within the grace window is a REPLAY: the stored reply is not re-sent there (no reflector).
+test('an exact copy of a consumed knock from another address within grace gets nothing (REPLAY), not the stored reply', async () => {
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
+  const { knock, srcPorts, frames } = knockFrames(seqA);
+  await feed(frames);
+  assert.equal(replies.sent.length, 1);
+  const shape = chooseSynShape(4, rnd);
+  const copy = knock.map((p, i) => buildSyn({ family: 4, src: OTHER, dst: SERVER, srcPort: srcPorts[i]!, dstPort: p.dstPort, isn: p.isn, shape }));
+  now += 500;
+  await feed(copy);
+  assert.equal(replies.sent.length, 1);
+  assert.equal(fw.opened.length, 1);
+  assert.equal(service.counters.get('reject.REPLAY'), 1);
+  await feed(frames); // the same copy from the knocking address: the stored reply again
+  assert.equal(replies.sent.length, 2);
+  assert.equal(replies.sent[1]!.t.clientAddress, CLIENT);
+});
+
+// Issue 12 §5: a store error on the knock path (a database that cannot be read) fails closed:
+// nothing opened, nothing thrown into the capture loop, counted; the service keeps running.
+test('a store that fails on lookup fails closed without throwing; knocks are counted, nothing is opened', async () => {
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
+  store.db.close(); // every query now fails
+  const { frames } = knockFrames(seqA);
+  assert.doesNotThrow(() => { for (const f of frames) service.onFrame(f, 'RAW', now); });
+  await service.idle();
+  assert.equal(fw.opened.length, 0);
+  assert.equal(replies.sent.length, 0);
+  assert.equal(service.counters.get('reject.STORE_UNAVAILABLE'), 1);
+  await assert.rejects(service.rebuildFilter());
 });

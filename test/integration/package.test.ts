@@ -18,7 +18,7 @@ import { parse } from 'smol-toml';
 import { CLIENT, SERVER, type PackageSpec } from '../../scripts/package/build.js';
 import { debianVersion } from '../../scripts/package/control.js';
 import * as L from '../../scripts/package/layout.js';
-import { findMigrationsDir, listMigrations } from '../../server/store/migrate.js';
+import { findMigrationsDir, listMigrations } from '../../server/store/migrations.js';
 import { REPO, buildDebs, debContents, debControlListing, debField, unpack, type ArchiveEntry, type Built } from '../helpers/debs.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -269,14 +269,14 @@ describe('the Debian packages', () => {
       const database = join(dir, 'state', 'tumbler.db');
       const config = join(dir, 'tumblerd.toml');
       const example = readFileSync(join(root, L.EXAMPLE_CONFIG), 'utf8')
-        .replace('interfaces = ["eth0"]', 'interfaces = ["lo"]').replace(`database = "${L.STATE_DIR}/tumbler.db"`, `database = "${database}"`);
+        .replace('interfaces = ["eth0"]', 'interfaces = ["lo"]').replace(`path = "${L.STATE_DIR}/tumbler.db"`, `path = "${database}"`);
       assert.ok(example.includes(database), 'the example names the packaged database path');
       writeFileSync(config, example, { mode: 0o644 });
       const m = run(join(root, L.TUMBLERD), ['--config', config, 'migrate']);
       assert.equal(m.status, 0, m.stderr);
       const db = new Database(database, { readonly: true });
       try {
-        assert.equal(db.pragma('user_version', { simple: true }), listMigrations(findMigrationsDir()).length);
+        assert.equal(db.pragma('user_version', { simple: true }), listMigrations(findMigrationsDir('sqlite')).length);
       } finally {
         db.close();
       }

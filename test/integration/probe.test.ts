@@ -19,9 +19,10 @@ import { createLogger } from '../../server/log.js';
 import { KnockService } from '../../server/worker/knock-service.js';
 import { LIMITS } from '../../server/worker/limits.js';
 import type { ReplyTarget } from '../../server/worker/reply-sender.js';
-import type { SqliteStore } from '../../server/store/store.js';
+import { migrate, openDatabase } from '../../server/store/sqlite/migrate.js';
+import { SqliteStore } from '../../server/store/sqlite/store.js';
 import { testConfig } from '../unit/server/admin/config.fixture.js';
-import { kdf, openStore } from '../unit/server/store/fixtures/seed.js';
+import { kdf } from '../unit/server/store/fixtures/seed.js';
 
 const SERVER = '192.0.2.1';
 const NAT = '203.0.113.7';
@@ -40,12 +41,16 @@ let service: KnockService;
 let n = 0;
 const random = (len: number): Buffer => Buffer.alloc(len, ++n & 0xff);
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tmb-probe-'));
   now = T0;
-  ({ store } = openStore(join(dir, 'db.sqlite'), { now: () => now }));
-  store.addUser('alice', ['ssh']);
-  store.addDevice('alice', 'laptop', key, kdf(), seqA);
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  migrate(db);
+  store = new SqliteStore(db, { now: () => now, gateway: 'gw-test' });
+  await store.enrollDevice({
+    user: 'alice', device: 'laptop', mode: 'add', key, kdf: kdf(), first: seqA, createUser: ['ssh'],
+    audit: { event: 'admin.device.add', user: 'alice', device: 'laptop', result: 'ok' },
+  });
   opened.length = 0;
   sent.length = 0;
   service = new KnockService({
@@ -55,7 +60,10 @@ beforeEach(() => {
     log: createLogger({ format: 'json', component: 'test', perSec: 100, write: () => {} }),
   });
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await store.close().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const shape = chooseSynShape(4, random);
 function frames(knock: Knock, src: string, srcPorts = [41001, 41002, 41003]): Buffer[] {
@@ -80,13 +88,13 @@ test('a probe is answered with the address it came from and the server clock; no
   assert.deepEqual([t.clientAddress, t.serverPort, t.clientPort, t.knockIsn], [NAT, seqA.ports[2], 41003, probe[2].isn]);
   const r = openAnswer(replyKey(key), payload, { sequence: seqA, isns: knockIsns(probe) });
   assert.deepEqual(r, { kind: 'address', windowSec: config.timestampWindowSec, serverTimeMs: now, observed: parseAddress(NAT) });
-  assert.equal(store.findByKey(sequenceKey(seqA))?.state, 'live');
-  assert.equal(service.counters['probe.answered'], 1);
+  assert.equal((await store.findByKey(sequenceKey(seqA)))?.state, 'live');
+  assert.equal(service.counters.get('probe.answered'), 1);
   // The knock bound to the reported address then grants on the same sequence.
   later();
   await feed(frames(knockOf(seqA, NAT), NAT));
   assert.equal(opened.length, 1);
-  assert.equal(store.findByKey(sequenceKey(seqA))?.state, 'consumed');
+  assert.equal((await store.findByKey(sequenceKey(seqA)))?.state, 'consumed');
 });
 
 test('a copy of a probe from another address gets nothing; the identical probe from its own address is re-answered within grace only', async () => {
@@ -95,7 +103,7 @@ test('a copy of a probe from another address gets nothing; the identical probe f
   later();
   await feed(frames(probe, OTHER));
   assert.equal(sent.length, 1);
-  assert.equal(service.counters['reject.PROBE_REPLAY'], 1);
+  assert.equal(service.counters.get('reject.PROBE_REPLAY'), 1);
   later();
   await feed(frames(probe, NAT, [42001, 42002, 42003]));
   assert.equal(sent.length, 2);
@@ -103,7 +111,7 @@ test('a copy of a probe from another address gets nothing; the identical probe f
   now += config.graceSec * 1000 + 1;
   await feed(frames(probe, NAT));
   assert.equal(sent.length, 2);
-  assert.equal(service.counters['reject.PROBE_REPLAY'], 2);
+  assert.equal(service.counters.get('reject.PROBE_REPLAY'), 2);
   assert.equal(opened.length, 0);
 });
 
@@ -124,7 +132,7 @@ test('at most three answers per sequence per second, however many fresh probes a
   const sec = Math.floor(now / 1000);
   for (let i = 0; i < 10; i++) await feed(frames(probeOf(seqA, sec + i), NAT, [43000 + 3 * i, 43001 + 3 * i, 43002 + 3 * i]));
   assert.equal(sent.length, LIMITS.resendsPerSequencePerSec);
-  assert.equal(service.counters['reject.PROBE_RATE'], 10 - LIMITS.resendsPerSequencePerSec);
+  assert.equal(service.counters.get('reject.PROBE_RATE'), 10 - LIMITS.resendsPerSequencePerSec);
 });
 
 test('a probe with another key fails the MAC and counts toward the sequence\'s MAC allowance', async () => {
@@ -133,21 +141,21 @@ test('a probe with another key fails the MAC and counts toward the sequence\'s M
     await feed(frames(probeOf(seqA, sec + i, Buffer.alloc(16, 0x99)), NAT, [44000 + 3 * i, 44001 + 3 * i, 44002 + 3 * i]));
   }
   assert.equal(sent.length, 0);
-  assert.equal(service.counters['reject.KNOCK_MAC'], LIMITS.macFailuresPerSequencePerSec);
-  assert.ok((service.counters['reject.MAC_RATE'] ?? 0) >= 1);
+  assert.equal(service.counters.get('reject.KNOCK_MAC'), LIMITS.macFailuresPerSequencePerSec);
+  assert.ok((service.counters.get('reject.MAC_RATE')) >= 1);
 });
 
 test('disabled user or device: silent; a revoked device\'s sequence: silent', async () => {
-  store.setUserEnabled('alice', false);
+  await store.setUserEnabled('alice', false);
   await feed(frames(probeOf(seqA), NAT));
-  store.setUserEnabled('alice', true);
-  store.setDeviceEnabled('alice', 'laptop', false);
+  await store.setUserEnabled('alice', true);
+  await store.setDeviceEnabled('alice', 'laptop', false);
   later();
   await feed(frames(probeOf(seqA, Math.floor(now / 1000)), NAT));
   assert.equal(sent.length, 0);
-  assert.equal(service.counters['reject.USER_DISABLED'], 1);
-  assert.equal(service.counters['reject.DEVICE_DISABLED'], 1);
-  store.deleteDevice('alice', 'laptop');
+  assert.equal(service.counters.get('reject.USER_DISABLED'), 1);
+  assert.equal(service.counters.get('reject.DEVICE_DISABLED'), 1);
+  await store.deleteDevice('alice', 'laptop');
   service.rebuildFilter();
   later();
   await feed(frames(probeOf(seqA, Math.floor(now / 1000)), NAT));
@@ -174,24 +182,24 @@ test('lost reply: a probe on the consumed sequence is answered while its success
 test('leftovers of a client\'s earlier tries are settled: a stale knock, then a probe and the right knock within 3 s spend no MAC failure', async () => {
   const sec = Math.floor(now / 1000);
   await feed(frames(knockOf(seqA, NAT, sec - 300), NAT, [45001, 45002, 45003])); // the clock was off: authentic, stale
-  assert.equal(service.counters['reject.KNOCK_STALE'], 1);
+  assert.equal(service.counters.get('reject.KNOCK_STALE'), 1);
   await feed(frames(probeOf(seqA, sec), NAT, [45004, 45005, 45006]));
   assert.equal(sent.length, 1);
   await feed(frames(knockOf(seqA, NAT, sec), NAT, [45007, 45008, 45009]));
   assert.equal(opened.length, 1);
-  assert.equal(service.counters['reject.KNOCK_MAC'] ?? 0, 0);
+  assert.equal(service.counters.get('reject.KNOCK_MAC'), 0);
 });
 
 test('a knock bound to an old NAT address (MAC fails) is settled by the probe that follows: the next knock spends no MAC failure', async () => {
   const sec = Math.floor(now / 1000);
   await feed(frames(knockOf(seqA, OTHER, sec), NAT, [46001, 46002, 46003]));
-  const afterKnock = service.counters['reject.KNOCK_MAC'] ?? 0;
+  const afterKnock = service.counters.get('reject.KNOCK_MAC');
   assert.equal(afterKnock, 1);
   await feed(frames(probeOf(seqA, sec), NAT, [46004, 46005, 46006]));
   assert.equal(sent.length, 1);
-  const afterProbe = service.counters['reject.KNOCK_MAC'] ?? 0;
+  const afterProbe = service.counters.get('reject.KNOCK_MAC');
   await feed(frames(knockOf(seqA, NAT, sec + 1), NAT, [46007, 46008, 46009]));
   assert.equal(opened.length, 1);
-  assert.equal(service.counters['reject.KNOCK_MAC'] ?? 0, afterProbe, 'no mixed combination with the old knock\'s packets');
+  assert.equal(service.counters.get('reject.KNOCK_MAC'), afterProbe, 'no mixed combination with the old knock\'s packets');
   assert.ok(afterProbe - afterKnock <= 3, 'the probe itself meets the old packets at most 3 times');
 });

@@ -2,7 +2,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isTumblerError } from '../../../../shared/errors.js';
@@ -90,10 +90,17 @@ test('a full config round-trips into the typed config, addresses normalised', ()
 interfaces = ["veth0", "veth1"]
 addresses = ["192.0.2.1", "2001:DB8:0:0:0:0:0:1"]
 user = "tmb_worker"
-database = "/srv/tumbler/t.db"
 log_format = "text"
 firewall = "iptables"
 break_glass = ["203.0.113.0/24", "2001:DB8:0000::/48", "198.51.100.7"]
+
+[store]
+backend = "sqlite"
+path = "/srv/tumbler/t.db"
+
+[fleet]
+gateway = "gw-a.example"
+gateways = [["192.0.2.1", "2001:DB8::1"], ["192.0.2.2"]]
 
 [knock]
 ports = "30000-30063"
@@ -126,7 +133,8 @@ target = "198.51.100.20:65535"
       interfaces: ['veth0', 'veth1'],
       addresses: ['192.0.2.1', '2001:db8::1'],
       user: 'tmb_worker',
-      database: '/srv/tumbler/t.db',
+      store: { backend: 'sqlite', path: '/srv/tumbler/t.db' },
+      fleet: { gateway: 'gw-a.example', gateways: [['192.0.2.1', '2001:db8::1'], ['192.0.2.2']] },
       logFormat: 'text',
       firewall: 'iptables',
       knockPorts: { first: 30000, last: 30063 },
@@ -387,4 +395,48 @@ test('formatConfigError appends the code', () => {
     assert.match(formatConfigError(e), /^t\.toml:1: .*\[CONFIG_UNKNOWN_KEY\]$/);
   }
   assert.match(formatConfigError(new Error('boom')), /unexpected/);
+});
+
+// ---- [store] and [fleet] ----
+
+test('[store]: the SQLite path from [server] database (older configs) or [store] path; postgres with url and password_file', () => {
+  assert.deepEqual(parseConfig(BASE.join('\n'), FILE).store, { backend: 'sqlite', path: '/var/lib/tumbler/tumbler.db' });
+  const store = (lines: string) => parseConfig([...BASE.slice(0, 4), ...BASE.slice(5), lines].join('\n'), FILE).store;
+  assert.deepEqual(store('[store]\npath = "/srv/t.db"'), { backend: 'sqlite', path: '/srv/t.db' });
+  assert.deepEqual(store('[store]\nbackend = "postgres"\nurl = "postgresql://tumbler@/tumbler?host=/run/postgresql"'),
+    { backend: 'postgres', url: 'postgresql://tumbler@/tumbler?host=/run/postgresql' });
+  assert.deepEqual(store('[store]\nbackend = "postgres"\nurl = "postgres://tumbler@db.example/tumbler"\npassword_file = "/etc/tumbler/pg.password"'),
+    { backend: 'postgres', url: 'postgres://tumbler@db.example/tumbler', passwordFile: '/etc/tumbler/pg.password' });
+});
+
+test('[store]: strict, with the line: both places for the path, a password in the URL, keys of the other backend, unknown keys', () => {
+  const noDb = [...BASE.slice(0, 4), '', ...BASE.slice(5)]; // line 5 empty: no [server] database
+  const at = (lines: string[]) => [...noDb, ...lines].join('\n');
+  rejects([...BASE, '[store]', 'path = "/srv/t.db"'].join('\n'), 'CONFIG_OVERLAP', 5);
+  rejects(at(['[store]', 'backend = "postgres"', 'url = "postgresql://tumbler:secret@/tumbler?host=/run/postgresql"']), 'CONFIG_BAD_VALUE', 18);
+  rejects(at(['[store]', 'backend = "postgres"', 'url = "postgresql://tumbler@/tumbler?password=secret"']), 'CONFIG_BAD_VALUE', 18);
+  rejects(at(['[store]', 'backend = "postgres"', 'url = "mysql://tumbler@/tumbler"']), 'CONFIG_BAD_VALUE', 18);
+  rejects(at(['[store]', 'backend = "postgres"']), 'CONFIG_MISSING', 16);
+  rejects(at(['[store]', 'backend = "postgres"', 'url = "postgresql:///t"', 'path = "/srv/t.db"']), 'CONFIG_BAD_VALUE', 19);
+  rejects(at(['[store]', 'path = "/srv/t.db"', 'url = "postgresql:///t"']), 'CONFIG_BAD_VALUE', 18);
+  rejects(at(['[store]', 'backend = "mysql"']), 'CONFIG_BAD_VALUE', 17);
+  rejects(at(['[store]', 'path = "/srv/t.db"', 'paht = "x"']), 'CONFIG_UNKNOWN_KEY', 18);
+  rejects(at(['[store]', 'backend = "postgres"', 'url = "postgresql:///t"', 'password_file = "pg.password"']), 'CONFIG_BAD_VALUE', 19);
+  rejects(noDb.join('\n'), 'CONFIG_MISSING', 1);
+});
+
+test('[fleet]: the gateway name defaults to the host name, the gateways to this server\'s addresses; strict values', () => {
+  const c = parseConfig(BASE.join('\n'), FILE);
+  assert.equal(c.fleet.gateway, hostname());
+  assert.deepEqual(c.fleet.gateways, [['192.0.2.1', '2001:db8::1']]);
+  assert.ok(Object.isFrozen(c.fleet) && Object.isFrozen(c.fleet.gateways) && Object.isFrozen(c.fleet.gateways[0]));
+  const fleet = (lines: string[]) => [...BASE, '[fleet]', ...lines].join('\n');
+  rejects(fleet(['gateway = "gw a"']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gateway = ""']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gateways = ["192.0.2.1"]']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gateways = []']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gateways = [[]]']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gateways = [["192.0.2.1"], ["192.0.2.1"]]']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gateways = [["224.0.0.1"]]']), 'CONFIG_BAD_VALUE', 17);
+  rejects(fleet(['gatway = "x"']), 'CONFIG_UNKNOWN_KEY', 17);
 });

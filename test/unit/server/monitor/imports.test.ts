@@ -1,7 +1,7 @@
 /**
  * The privileged monitor stays small: what `tumblerd run` loads before and while it supervises the
  * worker (server/main.ts, the admin command table, the config parser, server/monitor/*) imports
- * nothing that parses packets, runs the protocol, or touches SQLite, pcap or raw sockets.
+ * nothing that parses packets, runs the protocol, or touches SQLite, PostgreSQL, pcap or raw sockets.
  * Static imports are followed transitively; the admin commands' own heavy imports happen inside
  * their actions (dynamic import) and are not loaded by `run`.
  */
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 // What `tumblerd run` loads: main.ts statically, the admin table by top-level await, then the action's imports.
 const ROOTS = ['server/main.ts', 'server/admin/index.ts', 'server/config/parse.ts', 'server/monitor/run.ts'];
-const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\//, /^server\/store\//, /^server\/worker\//, /^better-sqlite3$/, /^pcap$/, /^raw-socket$/, /^node-forge$/];
+const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\//, /^server\/store\//, /^server\/worker\//, /^better-sqlite3$/, /^pg$/, /^pg-/, /^pcap$/, /^raw-socket$/, /^node-forge$/];
 // Named sizes only, no code: the config checks its ranges against the protocol's own numbers.
 const ALLOWED = new Set(['shared/protocol/constants.ts', 'shared/packet/constants.ts']);
 const STATIC_IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gm;

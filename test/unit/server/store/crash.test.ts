@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { sequenceKey } from '../../../../shared/protocol/sequence.js';
-import { migrate, openDatabase } from '../../../../server/store/migrate.js';
-import { SqliteStore, ACCEPT_STEPS } from '../../../../server/store/store.js';
+import { migrate, openDatabase } from '../../../../server/store/sqlite/migrate.js';
+import { SqliteEngine, ACCEPT_STEPS } from '../../../../server/store/sqlite/engine.js';
 import type { AcceptKnockInput } from '../../../../server/store/types.js';
 import { acceptInput, checkDeviceSequences, dump, enroll, openStore, seqN, T0, tmpDir } from './fixtures/seed.js';
 
@@ -41,7 +41,7 @@ function expectedAfter(path: string, copy: string, input: AcceptKnockInput): str
   copyFileSync(path, copy);
   const db = openDatabase(copy);
   migrate(db);
-  new SqliteStore(db, { now: () => T0 }).acceptKnock(input);
+  new SqliteEngine(db, { now: () => T0 }).acceptKnock(input);
   const s = dump(db);
   db.close();
   return s;
@@ -67,7 +67,7 @@ for (const [mode, spill] of [['first', ''], ['recovery', ''], ['first', 'spill']
       const db = openDatabase(path);
       migrate(db);
       const state = dump(db);
-      const store = new SqliteStore(db, { now: () => T0 });
+      const store = new SqliteEngine(db, { now: () => T0 });
       if (step === 'committed') assert.equal(state, after, `${step}: committed work must survive`);
       else assert.equal(state, before, `${step}: a killed transaction must leave nothing`);
       assert.deepEqual(checkDeviceSequences(db, deviceId), [], step);

@@ -2,13 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isTumblerError } from '../../../../shared/errors.js';
-import {
-  chownDatabaseFiles, codeSchemaVersion, findMigrationsDir, listMigrations, migrate, openDatabase,
-} from '../../../../server/store/migrate.js';
-import { SqliteStore } from '../../../../server/store/store.js';
+import { chownDatabaseFiles, codeSchemaVersion, migrate, openDatabase } from '../../../../server/store/sqlite/migrate.js';
+import { findMigrationsDir, listMigrations } from '../../../../server/store/migrations.js';
+import { SqliteEngine } from '../../../../server/store/sqlite/engine.js';
 import { enroll, T0, tmpDir } from './fixtures/seed.js';
 
 const REPO = resolve(import.meta.dirname, '../../../..');
@@ -22,7 +21,7 @@ test('migrations apply from empty, stamp user_version and schema_history, and ar
   assert.equal(db.pragma('user_version', { simple: true }), latest);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
   for (const name of ['audit', 'devices', 'grants', 'schema_history', 'sequences', 'users']) assert.ok(tables.includes(name), name);
-  assert.deepEqual(db.prepare('SELECT version, applied_at FROM schema_history').all(), [{ version: 1, applied_at: T0 }]);
+  assert.deepEqual(db.prepare('SELECT version, applied_at FROM schema_history').all(), Array.from({ length: latest }, (_, i) => ({ version: i + 1, applied_at: T0 })));
   assert.deepEqual(migrate(db), { from: latest, to: latest });
   db.close();
   const again = openDatabase(path);
@@ -58,10 +57,12 @@ test('pending files apply in order, one transaction each; a failing one rolls ba
 });
 
 test('the migrations directory is found from source and from a compiled dist/ path', () => {
-  assert.equal(findMigrationsDir(), join(REPO, 'migrations'));
-  assert.equal(findMigrationsDir(join(REPO, 'server', 'store')), join(REPO, 'migrations'));
-  assert.equal(findMigrationsDir(join(REPO, 'dist', 'server', 'store')), join(REPO, 'migrations'));
-  assert.throws(() => findMigrationsDir('/proc/self'), code('STORE_MIGRATION'));
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    assert.equal(findMigrationsDir(backend), join(REPO, 'migrations', backend));
+    assert.equal(findMigrationsDir(backend, join(REPO, 'server', 'store')), join(REPO, 'migrations', backend));
+    assert.equal(findMigrationsDir(backend, join(REPO, 'dist', 'server', 'store')), join(REPO, 'migrations', backend));
+    assert.throws(() => findMigrationsDir(backend, '/proc/self'), code('STORE_MIGRATION'));
+  }
 });
 
 test('open sets WAL, synchronous=FULL, foreign keys and a busy timeout', (t) => {
@@ -80,7 +81,7 @@ test('the database, -wal and -shm files are mode 0600, even under a permissive u
   try {
     db = openDatabase(path);
     migrate(db);
-    new SqliteStore(db).addUser('alice', ['ssh']);
+    new SqliteEngine(db).addUser('alice', ['ssh']);
   } finally {
     process.umask(old);
   }
@@ -111,7 +112,8 @@ test('bad paths fail with STORE_OPEN: missing directory, not a directory, a dire
   const dir = tmpDir(t);
   const notDb = join(dir, 'junk.db');
   writeFileSync(notDb, Buffer.alloc(4096, 0x5a));
-  const cases = [join(dir, 'missing', 'x.db'), join(notDb, 'x.db'), dir, notDb];
+  const cases = [join(dir, 'missing', 'x.db'), join(notDb, 'x.db'), notDb];
+  assert.throws(() => openDatabase(dir), code('STORE_UNSAFE_FILE')); // not a regular file
   for (const p of cases) {
     assert.throws(() => openDatabase(p), (e: unknown) => isTumblerError(e, 'STORE_OPEN') && e.message.includes(p), p);
   }
@@ -122,7 +124,7 @@ test('bad paths fail with STORE_OPEN: missing directory, not a directory, a dire
 test('a directory the caller cannot write fails with STORE_OPEN (EACCES)', { skip: process.getuid?.() !== 0 && 'needs root to switch user' }, (t) => {
   const dir = tmpDir(t);
   chmodSync(dir, 0o755); // readable, not writable, by nobody
-  const script = `import('${join(REPO, 'server/store/migrate.ts')}').then((m) => { try { m.openDatabase('${join(dir, 'x.db')}'); console.log('opened'); } catch (e) { console.log(e.code, e.message); } })`;
+  const script = `import('${join(REPO, 'server/store/sqlite/migrate.ts')}').then((m) => { try { m.openDatabase('${join(dir, 'x.db')}'); console.log('opened'); } catch (e) { console.log(e.code, e.message); } })`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { uid: 65534, gid: 65534, cwd: REPO, encoding: 'utf8', timeout: 30_000 });
   assert.match(r.stdout, /^STORE_OPEN .*EACCES/);
 });
@@ -131,12 +133,80 @@ test('a read-only handle reads but cannot write', (t) => {
   const path = join(tmpDir(t), 'tumbler.db');
   const db = openDatabase(path);
   migrate(db);
-  const store = new SqliteStore(db, { now: () => T0 });
+  const store = new SqliteEngine(db, { now: () => T0 });
   enroll(store);
   const ro = openDatabase(path, { readonly: true });
-  const view = new SqliteStore(ro);
+  const view = new SqliteEngine(ro);
   assert.equal(view.listUsers().length, 1);
   assert.throws(() => view.addUser('bob', []));
   ro.close();
+  db.close();
+});
+
+// Issue 12 §2: the database directory belongs to the worker account. A compromised worker points
+// tumbler.db at its own database and tumbler.db-wal at a root file (/etc/shadow in the report);
+// root's next admin command must not chown or chmod the target, nor open it as the WAL.
+test('symlinked database files are refused (STORE_UNSAFE_FILE) and their targets are left untouched', (t) => {
+  const dir = tmpDir(t);
+  const own = join(dir, 'worker.db');
+  const ownDb = openDatabase(own);
+  migrate(ownDb);
+  ownDb.close();
+  const secret = join(dir, 'shadow');
+  writeFileSync(secret, 'root:secret\n', { mode: 0o640 });
+  chmodSync(secret, 0o640);
+  const path = join(dir, 'tumbler.db');
+  symlinkSync(own, path);
+  symlinkSync(secret, `${path}-wal`);
+  const before = statSync(secret);
+  assert.throws(() => openDatabase(path), code('STORE_UNSAFE_FILE'));
+  assert.throws(() => chownDatabaseFiles(path, 65534, 65534), code('STORE_UNSAFE_FILE'));
+  // Only the WAL a symlink: the real database file passes, the link is still refused.
+  const real = join(dir, 'real.db');
+  const realDb = openDatabase(real);
+  migrate(realDb);
+  realDb.close();
+  symlinkSync(secret, `${real}-shm`);
+  assert.throws(() => chownDatabaseFiles(real, 65534, 65534), code('STORE_UNSAFE_FILE'));
+  assert.throws(() => openDatabase(real), code('STORE_UNSAFE_FILE'));
+  const after = statSync(secret);
+  assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [before.uid, before.gid, 0o640]);
+  assert.equal(readFileSync(secret, 'utf8'), 'root:secret\n');
+});
+
+test('a version-1 database (before the fleet) upgrades in place: grants and audit gain a gateway column, rows kept', (t) => {
+  const path = join(tmpDir(t), 'old.db');
+  const db = openDatabase(path, { now: () => T0 });
+  const dir = join(tmpDir(t), 'v1');
+  mkdirSync(dir);
+  writeFileSync(join(dir, '001_initial.sql'), readFileSync(join(REPO, 'migrations', 'sqlite', '001_initial.sql')));
+  assert.deepEqual(migrate(db, { dir }), { from: 0, to: 1 });
+  db.prepare(`INSERT INTO grants (family, address, port, service, opened_at, expires_at) VALUES (4, '198.51.100.7', 50001, 'ssh', ?, ?)`).run(T0, T0 + 30_000);
+  assert.deepEqual(migrate(db), { from: 1, to: codeSchemaVersion() });
+  const store = new SqliteEngine(db, { now: () => T0, gateway: 'gw-a' });
+  assert.deepEqual(store.liveGrants(T0).map((g) => [g.port, g.gateway]), [[50001, null]], 'a grant from before the fleet is this host\'s');
+  db.close();
+});
+
+// Closing an ordinary descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+// included: an open connection would then let another process's close delete the WAL under it and
+// never see a commit again. The mode and owner changes go through O_PATH descriptors for that reason.
+test('tightening modes and handing files back does not cost an open connection its view of later commits', (t) => {
+  const path = join(tmpDir(t), 'tumbler.db');
+  const db = openDatabase(path);
+  migrate(db);
+  chownDatabaseFiles(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  const store = new SqliteEngine(db, { now: () => T0 });
+  const write = (name: string) => {
+    const r = spawnSync(process.execPath, ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(path)}); d.prepare("INSERT INTO users (name, services, created_at) VALUES (?, '[]', 0)").run(${JSON.stringify(name)}); d.close();`],
+      { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  for (const [i, name] of ['a', 'b', 'c'].entries()) {
+    const before = store.dataVersion();
+    write(name);
+    assert.notEqual(store.dataVersion(), before, `commit ${i + 1} seen`);
+    assert.equal(store.listUsers().length, i + 1);
+  }
   db.close();
 });

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketFilter } from '../../../../server/worker/packet-filter.js';
 import { sequenceKey } from '../../../../shared/protocol/sequence.js';
-import { WindowLimiter } from '../../../../server/window-limiter.js';
 
 test('only (port, ISN high byte) pairs of live sequences pass', () => {
   const f = new PacketFilter({ first: 40000, last: 40999 });
@@ -17,14 +16,27 @@ test('only (port, ISN high byte) pairs of live sequences pass', () => {
   assert.equal(f.passes(40001, 0xaa000000), false);
 });
 
-test('window limiter: allowance per window, bounded keys', () => {
-  const l = new WindowLimiter(2, 1000, 2);
-  assert.equal(l.hit('a', 0), true);
-  assert.equal(l.hit('a', 10), true);
-  assert.equal(l.hit('a', 20), false);
-  assert.equal(l.allowed('a', 30), false);
-  assert.equal(l.allowed('a', 1000), true);
-  l.hit('b', 0);
-  l.hit('c', 0);
-  assert.equal(l.size, 2);
+test('a pushed sequence passes at once; keys that do not decode are skipped', () => {
+  const f = new PacketFilter({ first: 40000, last: 40999 });
+  f.rebuild([]);
+  assert.deepEqual(f.addKey(sequenceKey({ ports: [40007, 40008, 40009], tags: [1, 2, 3] })), { ports: [40007, 40008, 40009], tags: [1, 2, 3] });
+  assert.equal(f.passes(40008, 0x02000000), true);
+  assert.equal(f.addKey(Buffer.alloc(9)), null); // ports 0,0,0: not a sequence
+  assert.equal(f.addKey(Buffer.alloc(4)), null);
+});
+
+test('only a triple that is exactly a live sequence passes the key check; rebuild replaces the set', () => {
+  const f = new PacketFilter({ first: 40000, last: 40999 });
+  const live = { ports: [40001, 40002, 40003] as const, tags: [1, 2, 3] as const };
+  const other = { ports: [40001, 40002, 40004] as const, tags: [1, 2, 4] as const };
+  f.rebuild([sequenceKey(live), sequenceKey(other)]);
+  assert.equal(f.hasSequence(sequenceKey(live)), true);
+  // Every (port, tag) pair of this mix is live, the triple is not.
+  const mixed = { ports: [40001, 40003, 40004] as const, tags: [1, 3, 4] as const };
+  assert.equal(f.passes(40001, 0x01000000) && f.passes(40003, 0x03000000) && f.passes(40004, 0x04000000), true);
+  assert.equal(f.hasSequence(sequenceKey(mixed)), false);
+  f.rebuild([sequenceKey(other)]);
+  assert.equal(f.hasSequence(sequenceKey(live)), false);
+  f.add(live);
+  assert.equal(f.hasSequence(sequenceKey(live)), true);
 });

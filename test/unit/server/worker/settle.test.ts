@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inSequence, settles } from '../../../../server/worker/settle.js';
 import type { Decision } from '../../../../server/worker/verifier.js';
-import { sequenceKey } from '../../../../shared/protocol/sequence.js';
 
 const reject = (reason: string): Decision => ({ kind: 'reject', reason } as Decision);
 
@@ -14,9 +13,9 @@ test('decisions after the MAC settle; the ones before it (anyone can cause them)
 });
 
 test('inSequence: a packet at one of the ports with that port\'s tag', () => {
-  const key = sequenceKey({ ports: [40010, 40500, 40900], tags: [0x11, 0x22, 0x33] });
+  const sequence = { ports: [40010, 40500, 40900], tags: [0x11, 0x22, 0x33] } as const;
   const at = (dstPort: number, tag: number) => ({ dstPort, isn: ((tag << 24) | 0xabcdef) >>> 0, srcPort: 1, dstAddress: 'x', atMs: 0 });
-  const is = inSequence(key);
+  const is = inSequence(sequence);
   assert.equal(is(at(40010, 0x11)), true);
   assert.equal(is(at(40900, 0x33)), true);
   assert.equal(is(at(40010, 0x22)), false);

@@ -1,44 +1,43 @@
 /**
- * SQLite implementation of the state store (better-sqlite3, synchronous, prepared statements made
- * once). The knock path: one indexed lookup by sequence key, and one transaction per accepted knock
- * that consumes (or recovers) the sequence, issues the next, records the grant and the audit row.
- * Admin edits (users, devices, grants) commit from other processes; the daemon polls dataVersion().
+ * The SQLite engine of the state store (better-sqlite3, synchronous, prepared statements made
+ * once); server/store/sqlite/store.ts puts the asynchronous contract and group commit around it.
+ * The knock path: one indexed lookup by sequence key, and one transaction per accepted knock that
+ * consumes (or recovers) the sequence, issues the next, records the grant and the audit row. Called
+ * inside an outer transaction (group commit), better-sqlite3 turns that into a savepoint. Admin
+ * edits commit from other processes; the daemon polls dataVersion().
  */
-import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { TumblerError } from '../../shared/errors.js';
-import type { KdfParams } from '../../shared/protocol/kdf.js';
-import { checkSequence, generateSequence, sequenceKey, type KnockRange, type RandomBytes, type Sequence } from '../../shared/protocol/sequence.js';
-import { checkDeviceKey, checkDeviceName, checkKdfShape, checkServices, checkUserName } from './names.js';
-import { kdfToJson, parseServices, toCandidate, toDevice, toGrant, toUser, type CandidateRow, type DeviceRow, type GrantRow, type UserRow } from './rows.js';
+import { TumblerError } from '../../../shared/errors.js';
+import { checkSequence, sequenceKey, type Sequence } from '../../../shared/protocol/sequence.js';
+import { checkAcceptInput, checkEnrollInput, checkGrantInput, checkServices, checkUserName } from '../names.js';
+import { kdfToJson, parseServices, toAudit, toCandidate, toDevice, toGrant, toUser, type CandidateRow, type DeviceRow, type GrantRow, type UserRow } from '../rows.js';
 import type {
-  AcceptKnockInput, AcceptKnockResult, AddGrantInput, AdminStore, AuditInput, AuditQuery, AuditRow, Candidate,
-  DeviceInfo, Grant, GrantQuery, KnockStore, UserInfo,
-} from './types.js';
+  AcceptKnockInput, AcceptKnockResult, AddGrantInput, AuditInput, AuditQuery, AuditRow, Candidate,
+  DeviceInfo, EnrollInput, Grant, GrantQuery, UserInfo,
+} from '../types.js';
 
 /** Steps inside acceptKnock after which `faultAfterStep` is called ('committed' is after COMMIT). */
 export const ACCEPT_STEPS = ['consumed', 'retired', 'issued', 'granted', 'audited', 'committed'] as const;
 export type AcceptStep = (typeof ACCEPT_STEPS)[number];
 
-export interface SqliteStoreOptions {
+export interface SqliteEngineOptions {
   readonly now?: () => number;
-  readonly random?: RandomBytes;
+  /** The gateway written on grants and audit rows (config fleet.gateway). */
+  readonly gateway?: string;
   /** Crash-test hook: called between the steps of acceptKnock. */
   readonly faultAfterStep?: (step: AcceptStep) => void;
 }
-
-/** Bounded redraws for a sequence that no sequence in play uses. */
-const SEQUENCE_DRAWS = 32;
-const ISNS_BYTES = 12;
 
 const CANDIDATE_COLUMNS = `
   s.id AS sequenceId, s.device_id AS deviceId, d.name AS deviceName, u.name AS userName, d.key AS key,
   u.enabled AS userEnabled, d.enabled AS deviceEnabled, u.services AS services, s.state AS state,
   s.parent_id AS parentId, s.last_ts AS lastTs, s.last_isns AS lastIsns, s.last_address AS lastAddress,
-  s.consumed_at AS consumedAt, s.reply AS reply, s.reply_meta AS replyMeta,
+  s.consumed_at AS consumedAt, s.reply AS reply,
   EXISTS (SELECT 1 FROM sequences c WHERE c.parent_id = s.id AND c.state = 'live') AS successorLive
   FROM sequences s JOIN devices d ON d.id = s.device_id JOIN users u ON u.id = d.user_id`;
 const LIVE_GRANT = 'closed_at IS NULL AND expires_at > @now';
+/** This gateway's grants; rows older than the fleet (gateway NULL) are this host's. */
+const OURS = '(gateway = @gateway OR gateway IS NULL)';
 
 function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
@@ -53,33 +52,32 @@ function bit(b: boolean): number {
   return b ? 1 : 0;
 }
 
-export class SqliteStore implements KnockStore, AdminStore {
+export class SqliteEngine {
+  readonly gateway: string;
   private readonly now: () => number;
-  private readonly random: RandomBytes;
   private readonly fault: (step: AcceptStep) => void;
   private readonly q;
 
-  constructor(private readonly db: Database.Database, o: SqliteStoreOptions = {}) {
+  constructor(readonly db: Database.Database, o: SqliteEngineOptions = {}) {
     this.now = o.now ?? Date.now;
-    this.random = o.random ?? randomBytes;
+    this.gateway = o.gateway ?? 'local';
     this.fault = o.faultAfterStep ?? (() => undefined);
     const p = (sql: string) => db.prepare(sql);
     this.q = {
       findByKey: p(`SELECT ${CANDIDATE_COLUMNS} WHERE s.seq_key = ? AND s.state IN ('live', 'consumed')`),
       acceptCheck: p(`SELECT ${CANDIDATE_COLUMNS} WHERE s.id = ?`),
-      keyInUse: p(`SELECT 1 FROM sequences WHERE seq_key = ? AND state IN ('live', 'consumed')`).pluck(),
       liveKeys: p(`SELECT seq_key FROM sequences WHERE state IN ('live', 'consumed')`).pluck(),
       consume: p(`UPDATE sequences SET state = 'consumed', consumed_at = @now, last_ts = @ts, last_isns = @isns,
-        last_address = @address, reply = @reply, reply_meta = @meta WHERE id = @id AND state = @expect`),
+        last_address = @address, reply = @reply WHERE id = @id AND state = @expect`),
       retireOthers: p(`UPDATE sequences SET state = 'retired', retired_at = @now, reply = NULL, reply_meta = NULL
         WHERE device_id = @deviceId AND id <> @keep AND state <> 'retired'`),
       retireAll: p(`UPDATE sequences SET state = 'retired', retired_at = @now, reply = NULL, reply_meta = NULL
         WHERE device_id = @deviceId AND state <> 'retired'`),
       insertSequence: p(`INSERT INTO sequences (device_id, seq_key, parent_id, state, issued_at) VALUES (?, ?, ?, 'live', ?)`),
-      insertGrant: p(`INSERT INTO grants (device_id, user_name, device_name, family, address, port, service, opened_at, expires_at)
-        VALUES (@deviceId, @userName, @deviceName, @family, @address, @port, @service, @now, @expiresAt)`),
-      insertAudit: p(`INSERT INTO audit (at, event, user, device, address, service, port, result, reason)
-        VALUES (@at, @event, @user, @device, @address, @service, @port, @result, @reason)`),
+      insertGrant: p(`INSERT INTO grants (gateway, device_id, user_name, device_name, family, address, port, service, opened_at, expires_at)
+        VALUES (@gateway, @deviceId, @userName, @deviceName, @family, @address, @port, @service, @now, @expiresAt)`),
+      insertAudit: p(`INSERT INTO audit (at, gateway, event, user, device, address, service, port, result, reason)
+        VALUES (@at, @gateway, @event, @user, @device, @address, @service, @port, @result, @reason)`),
       dataVersion: p('PRAGMA data_version').pluck(),
       // users
       insertUser: p('INSERT INTO users (name, enabled, services, created_at) VALUES (?, 1, ?, ?)'),
@@ -101,7 +99,9 @@ export class SqliteStore implements KnockStore, AdminStore {
       deleteDevice: p('DELETE FROM devices WHERE id = ?'),
       // grants
       grantById: p('SELECT * FROM grants WHERE id = ?'),
-      liveGrants: p(`SELECT * FROM grants WHERE ${LIVE_GRANT} ORDER BY id`),
+      liveGrants: p(`SELECT * FROM grants WHERE ${OURS} AND ${LIVE_GRANT} ORDER BY id`),
+      closeRequests: p(`SELECT * FROM grants WHERE ${OURS} AND close_requested_at IS NOT NULL AND ${LIVE_GRANT} ORDER BY id`),
+      requestClose: p('UPDATE grants SET close_requested_at = @now, close_reason = @reason WHERE id = @id AND closed_at IS NULL'),
       liveGrantsOfUser: p(`SELECT * FROM grants WHERE user_name = @user AND ${LIVE_GRANT} ORDER BY id`),
       liveGrantsOfDevice: p(`SELECT * FROM grants WHERE device_id = @deviceId AND ${LIVE_GRANT} ORDER BY id`),
       listGrants: p(`SELECT * FROM grants WHERE (@active = 0 OR (${LIVE_GRANT})) ORDER BY id DESC LIMIT @limit`),
@@ -130,15 +130,6 @@ export class SqliteStore implements KnockStore, AdminStore {
     return this.q.dataVersion.get() as number;
   }
 
-  /** A random sequence in `range` whose key no sequence in play uses (bounded redraws). */
-  generateUniqueSequence(range: KnockRange): Sequence {
-    for (let i = 0; i < SEQUENCE_DRAWS; i++) {
-      const s = generateSequence(range, this.random);
-      if (this.q.keyInUse.get(sequenceKey(s)) === undefined) return s;
-    }
-    throw new TumblerError('STORE_SEQUENCE_COLLISION', `no free sequence after ${SEQUENCE_DRAWS} draws`);
-  }
-
   /**
    * One transaction: consume (mode 'first') or recover (mode 'recovery') the sequence, retire the
    * device's other sequences, issue `next`, record the grant and the audit row. Preconditions are
@@ -146,12 +137,7 @@ export class SqliteStore implements KnockStore, AdminStore {
    * STORE_SEQUENCE_COLLISION when `next` is already in play (draw another and call again).
    */
   acceptKnock(a: AcceptKnockInput): AcceptKnockResult {
-    checkSequence(a.next);
-    if (!Buffer.isBuffer(a.isns) || a.isns.length !== ISNS_BYTES || !Buffer.isBuffer(a.reply) || a.reply.length === 0 ||
-        (a.family !== 4 && a.family !== 6) || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535 ||
-        !Number.isInteger(a.ttlSec) || a.ttlSec < 1 || !Number.isInteger(a.ts) || (a.mode !== 'first' && a.mode !== 'recovery')) {
-      throw new TumblerError('STORE_INVALID', 'malformed accepted knock');
-    }
+    checkAcceptInput(a);
     const nextKey = sequenceKey(a.next);
     const run = this.db.transaction((): AcceptKnockResult => {
       const now = this.now();
@@ -167,7 +153,7 @@ export class SqliteStore implements KnockStore, AdminStore {
 
       const consumed = this.q.consume.run({
         id: a.sequenceId, expect: a.mode === 'first' ? 'live' : 'consumed', now, ts: a.ts, isns: a.isns,
-        address: a.address, reply: a.reply, meta: JSON.stringify(a.replyMeta),
+        address: a.address, reply: a.reply,
       });
       if (consumed.changes !== 1) throw conflict('sequence changed');
       this.fault('consumed');
@@ -183,7 +169,7 @@ export class SqliteStore implements KnockStore, AdminStore {
       }
       this.fault('issued');
       const grantId = Number(this.q.insertGrant.run({
-        deviceId: a.deviceId, userName: c.userName, deviceName: c.deviceName, family: a.family, address: a.address,
+        gateway: this.gateway, deviceId: a.deviceId, userName: c.userName, deviceName: c.deviceName, family: a.family, address: a.address,
         port: a.port, service: a.service, now, expiresAt: now + a.ttlSec * 1000,
       }).lastInsertRowid);
       this.fault('granted');
@@ -205,7 +191,7 @@ export class SqliteStore implements KnockStore, AdminStore {
 
   private insertAudit(a: AuditInput, at: number): number {
     return Number(this.q.insertAudit.run({
-      at, event: a.event, user: a.user ?? null, device: a.device ?? null, address: a.address ?? null,
+      at, gateway: this.gateway, event: a.event, user: a.user ?? null, device: a.device ?? null, address: a.address ?? null,
       service: a.service ?? null, port: a.port ?? null, result: a.result, reason: a.reason ?? null,
     }).lastInsertRowid);
   }
@@ -253,22 +239,28 @@ export class SqliteStore implements KnockStore, AdminStore {
 
   // ---- devices ----------------------------------------------------------------------------
 
-  addDevice(userName: string, deviceName: string, key: Buffer, kdf: KdfParams, firstSeq: Sequence): number {
-    checkDeviceName(deviceName);
-    checkDeviceKey(key);
-    checkKdfShape(kdf);
-    checkSequence(firstSeq);
+  /** One transaction: (the user,) the device (new, or re-keyed with every old sequence retired), its first sequence, the audit row. */
+  enrollDevice(e: EnrollInput): number {
+    checkEnrollInput(e);
     return this.db.transaction((): number => {
-      const userId = this.userIdOf(userName);
       const now = this.now();
+      if (e.createUser) this.addUser(e.user, e.createUser);
+      const userId = this.userIdOf(e.user);
       let id: number;
-      try {
-        id = Number(this.q.insertDevice.run(userId, deviceName, key, kdfToJson(kdf), now).lastInsertRowid);
-      } catch (e) {
-        if (isUniqueViolation(e)) throw new TumblerError('STORE_EXISTS', `device ${userName}/${deviceName} already exists`);
-        throw e;
+      if (e.mode === 'add') {
+        try {
+          id = Number(this.q.insertDevice.run(userId, e.device, e.key, kdfToJson(e.kdf), now).lastInsertRowid);
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new TumblerError('STORE_EXISTS', `device ${e.user}/${e.device} already exists`);
+          throw err;
+        }
+      } else {
+        id = this.deviceIdOf(e.user, e.device);
+        this.q.setDeviceKey.run(e.key, kdfToJson(e.kdf), id);
+        this.q.retireAll.run({ now, deviceId: id });
       }
-      this.issueFirst(id, firstSeq, now);
+      this.issueFirst(id, e.first, now);
+      this.insertAudit(e.audit, now);
       return id;
     }).immediate();
   }
@@ -296,21 +288,6 @@ export class SqliteStore implements KnockStore, AdminStore {
     }).immediate();
   }
 
-  /** New key and KDF parameters; every sequence of the device retired; one new live sequence. */
-  reenrollDevice(userName: string, deviceName: string, key: Buffer, kdf: KdfParams, firstSeq: Sequence): number {
-    checkDeviceKey(key);
-    checkKdfShape(kdf);
-    checkSequence(firstSeq);
-    return this.db.transaction((): number => {
-      const id = this.deviceIdOf(userName, deviceName);
-      const now = this.now();
-      this.q.setDeviceKey.run(key, kdfToJson(kdf), id);
-      this.q.retireAll.run({ now, deviceId: id });
-      this.issueFirst(id, firstSeq, now);
-      return id;
-    }).immediate();
-  }
-
   private issueFirst(deviceId: number, s: Sequence, now: number): void {
     try {
       this.q.insertSequence.run(deviceId, sequenceKey(s), null, now);
@@ -324,13 +301,10 @@ export class SqliteStore implements KnockStore, AdminStore {
 
   /** An admin (break-glass) grant, not tied to a device. */
   addGrant(g: AddGrantInput): number {
-    if ((g.family !== 4 && g.family !== 6) || !Number.isInteger(g.port) || g.port < 1 || g.port > 65535 ||
-        !Number.isInteger(g.ttlSec) || g.ttlSec < 1) {
-      throw new TumblerError('STORE_INVALID', 'malformed grant');
-    }
+    checkGrantInput(g);
     const now = this.now();
     return Number(this.q.insertGrant.run({
-      deviceId: null, userName: g.userName ?? null, deviceName: null, family: g.family, address: g.address,
+      gateway: this.gateway, deviceId: null, userName: g.userName ?? null, deviceName: null, family: g.family, address: g.address,
       port: g.port, service: g.service, now, expiresAt: now + g.ttlSec * 1000,
     }).lastInsertRowid);
   }
@@ -342,7 +316,21 @@ export class SqliteStore implements KnockStore, AdminStore {
   }
 
   liveGrants(now: number): Grant[] {
-    return (this.q.liveGrants.all({ now }) as GrantRow[]).map(toGrant);
+    return (this.q.liveGrants.all({ now, gateway: this.gateway }) as GrantRow[]).map(toGrant);
+  }
+
+  closeRequests(now: number): Grant[] {
+    return (this.q.closeRequests.all({ now, gateway: this.gateway }) as GrantRow[]).map(toGrant);
+  }
+
+  requestClose(ids: readonly number[], reason: string): void {
+    const now = this.now();
+    this.db.transaction(() => { for (const id of ids) this.q.requestClose.run({ id, now, reason }); }).immediate();
+  }
+
+  /** In id order. */
+  grantsById(ids: readonly number[]): Grant[] {
+    return [...new Set(ids)].sort((a, b) => a - b).map((id) => this.q.grantById.get(id) as GrantRow | undefined).filter((r): r is GrantRow => r !== undefined).map(toGrant);
   }
 
   /** Closes a grant: returns it closed, or undefined when it was already closed. */
@@ -354,24 +342,12 @@ export class SqliteStore implements KnockStore, AdminStore {
     }).immediate();
   }
 
-  /** Close the live grants of a user (by name, including those of deleted devices) or a device (by id). */
-  closeGrantsOf(who: string | number, reason: string): Grant[] {
-    return this.db.transaction((): Grant[] => {
-      const now = this.now();
-      const rows = (typeof who === 'string'
-        ? this.q.liveGrantsOfUser.all({ user: who, now })
-        : this.q.liveGrantsOfDevice.all({ deviceId: who, now })) as GrantRow[];
-      for (const r of rows) this.q.closeGrant.run(now, reason, r.id);
-      return rows.map((r) => ({ ...toGrant(r), closedAt: now, closeReason: reason }));
-    }).immediate();
-  }
-
   // ---- audit and housekeeping -------------------------------------------------------------
 
   /** The newest `limit` rows matching, oldest first. */
   audit(q: AuditQuery): AuditRow[] {
     const rows = this.q.audit.all({ user: q.user ?? null, since: q.sinceMs ?? 0, limit: q.limit }) as AuditRow[];
-    return rows.reverse();
+    return rows.reverse().map(toAudit);
   }
 
   /** Delete history older than `beforeMs`: retired sequences, ended grants, audit rows. */

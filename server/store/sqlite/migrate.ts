@@ -1,13 +1,14 @@
 /**
  * Opening the SQLite database (mode 0600, WAL, synchronous=FULL, foreign keys, busy timeout) and
- * applying the numbered forward-only migrations in `<repo>/migrations` (`NNN_name.sql`), one
+ * applying the numbered forward-only migrations in `<repo>/migrations/sqlite` (`NNN_name.sql`), one
  * transaction each, tracked by `PRAGMA user_version`. A database newer than the code is refused.
+ * The files may sit in a directory the worker account controls: they are never followed through a
+ * symlink, and their mode and owner are changed only through O_PATH | O_NOFOLLOW descriptors.
  */
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, parse as parsePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { TumblerError } from '../../shared/errors.js';
+import { TumblerError } from '../../../shared/errors.js';
+import { findMigrationsDir, listMigrations, newerSchema, reason } from '../migrations.js';
 
 export type Db = Database.Database;
 
@@ -18,42 +19,78 @@ export interface OpenOptions {
 }
 
 export interface MigrateOptions {
-  /** Directory of `NNN_name.sql` files; defaults to `<repo>/migrations`. */
+  /** Directory of `NNN_name.sql` files; defaults to `<repo>/migrations/sqlite`. */
   readonly dir?: string;
   readonly now?: () => number;
 }
 
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly file: string;
-}
-
 const FILE_MODE = 0o600;
 const BUSY_TIMEOUT_MS = 2000;
-const MIGRATION_FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 const clocks = new WeakMap<Db, () => number>();
-
-function reason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err && typeof err.message === 'string' ? (err.code ? `${err.code}: ${err.message}` : err.message) : String(e);
-}
 
 /** The database file and its WAL companions. */
 export function databaseFiles(path: string): string[] {
   return [path, `${path}-wal`, `${path}-shm`];
 }
 
-/** Tighten the files we own to 0600; files owned by someone else are left alone (EPERM). */
-function restrictModes(path: string): void {
+function unsafe(f: string, why: string): TumblerError {
+  return new TumblerError('STORE_UNSAFE_FILE', `refusing ${f}: ${why} (the database and its -wal/-shm must be regular files, not symlinks)`);
+}
+
+/** Every database file that exists is a regular file, not a symlink (checked before SQLite opens them). */
+export function checkDatabaseFiles(path: string): void {
   for (const f of databaseFiles(path)) {
+    let st;
     try {
-      chmodSync(f, FILE_MODE);
+      st = lstatSync(f);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'EPERM') throw e;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
+    }
+    if (st.isSymbolicLink()) throw unsafe(f, 'it is a symbolic link');
+    if (!st.isFile()) throw unsafe(f, 'it is not a regular file');
+  }
+}
+
+/** Linux open(2) O_PATH (not in Node's fs.constants): a handle to the inode itself, no read or write. */
+const O_PATH = 0o10000000;
+
+/**
+ * Apply `change` to each existing database file, named by a descriptor opened with O_PATH |
+ * O_NOFOLLOW (a symlink yields the link itself, refused) and checked to be a regular file; the
+ * change goes through /proc/self/fd/N, i.e. to that inode and no other. O_PATH matters: closing an
+ * ordinary descriptor of the database would drop every POSIX lock this process holds on it,
+ * SQLite's included (an open connection would then lose its view of the WAL); an O_PATH one does not.
+ */
+function onEachFile(path: string, change: (fdPath: string, f: string) => void): void {
+  for (const f of databaseFiles(path)) {
+    let fd: number;
+    try {
+      fd = openSync(f, O_PATH | constants.O_NOFOLLOW);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new TumblerError('STORE_OPEN', `cannot open ${f}: ${reason(e)}`, { cause: e });
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.isSymbolicLink()) throw unsafe(f, 'it is a symbolic link');
+      if (!st.isFile()) throw unsafe(f, 'it is not a regular file');
+      change(`/proc/self/fd/${fd}`, f);
+    } finally {
+      closeSync(fd);
     }
   }
+}
+
+/** Tighten the files we own to 0600; files owned by someone else are left alone (EPERM). */
+function restrictModes(path: string): void {
+  onEachFile(path, (fdPath) => {
+    try {
+      chmodSync(fdPath, FILE_MODE);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    }
+  });
 }
 
 /**
@@ -61,26 +98,25 @@ function restrictModes(path: string): void {
  * run as root leaves nothing the unprivileged worker cannot open.
  */
 export function chownDatabaseFiles(path: string, uid: number, gid: number): void {
-  for (const f of databaseFiles(path)) {
+  onEachFile(path, (fdPath, f) => {
     try {
-      chownSync(f, uid, gid);
+      chownSync(fdPath, uid, gid);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new TumblerError('STORE_OPEN', `cannot chown ${f}: ${reason(e)}`, { cause: e });
-      }
+      throw new TumblerError('STORE_OPEN', `cannot chown ${f}: ${reason(e)}`, { cause: e });
     }
-  }
+  });
 }
 
-/** Open (creating it 0600 when missing) and configure the database. Errors → STORE_OPEN. */
+/** Open (creating it 0600 when missing) and configure the database. Errors → STORE_OPEN / STORE_UNSAFE_FILE. */
 export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   const ro = opts.readonly === true;
   let db: Db | undefined;
   try {
+    if (path !== ':memory:') checkDatabaseFiles(path);
     if (!ro && path !== ':memory:') {
       // Create the file ourselves so it is born 0600 (SQLite gives -wal/-shm the same mode).
       try {
-        closeSync(openSync(path, 'wx', FILE_MODE));
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, FILE_MODE));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -99,55 +135,24 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     } catch {
       // already failing; the open error is the one to report
     }
+    if (e instanceof TumblerError && e.code === 'STORE_UNSAFE_FILE') throw e;
     throw new TumblerError('STORE_OPEN', `cannot open database ${path}: ${reason(e)}`, { cause: e });
   }
   if (opts.now) clocks.set(db, opts.now);
   return db;
 }
 
-/** `<repo>/migrations`, found by walking up from this file (works from source and from dist/). */
-export function findMigrationsDir(start: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = start;
-  for (;;) {
-    const candidate = join(dir, 'migrations');
-    if (existsSync(join(candidate, '001_initial.sql'))) return candidate;
-    const up = dirname(dir);
-    if (up === dir || dir === parsePath(dir).root) {
-      throw new TumblerError('STORE_MIGRATION', `no migrations directory (with 001_initial.sql) above ${start}`);
-    }
-    dir = up;
-  }
-}
-
-/** The migration files in order; versions must run 1, 2, 3, ... without gaps or duplicates. */
-export function listMigrations(dir: string = findMigrationsDir()): Migration[] {
-  const found: Migration[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.endsWith('.sql')) continue;
-    const m = MIGRATION_FILE.exec(f);
-    if (!m) throw new TumblerError('STORE_MIGRATION', `bad migration file name ${f} (want NNN_name.sql)`);
-    found.push({ version: Number(m[1]), name: m[2]!, file: join(dir, f) });
-  }
-  found.sort((a, b) => a.version - b.version);
-  found.forEach((m, i) => {
-    if (m.version !== i + 1) throw new TumblerError('STORE_MIGRATION', `migrations must be numbered 001, 002, ... without gaps (at ${m.version})`);
-  });
-  return found;
-}
-
 /** Current schema version of the code (the highest migration). */
-export function codeSchemaVersion(dir?: string): number {
+export function codeSchemaVersion(dir: string = findMigrationsDir('sqlite')): number {
   return listMigrations(dir).length;
 }
 
 /** Apply pending migrations, each in its own transaction. Returns the versions before and after. */
 export function migrate(db: Db, opts: MigrateOptions = {}): { from: number; to: number } {
-  const migrations = listMigrations(opts.dir ?? findMigrationsDir());
+  const migrations = listMigrations(opts.dir ?? findMigrationsDir('sqlite'));
   const now = opts.now ?? clocks.get(db) ?? Date.now;
   const from = db.pragma('user_version', { simple: true }) as number;
-  if (from > migrations.length) {
-    throw new TumblerError('STORE_SCHEMA_NEWER', `database schema version ${from} is newer than this program's ${migrations.length}; upgrade tumbler`);
-  }
+  if (from > migrations.length) throw newerSchema(from, migrations.length);
   for (const m of migrations.slice(from)) {
     const sql = readFileSync(m.file, 'utf8');
     const apply = db.transaction(() => {

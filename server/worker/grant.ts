@@ -1,0 +1,117 @@
+/**
+ * Granting a verified knock: open the firewall on a random free forward port (through the monitor),
+ * then one store transaction that consumes the sequence and issues the next (the one sequence-draw
+ * loop: a drawn sequence already in play is drawn again), then the sealed reply. A failure after
+ * the firewall opened closes it again, so nothing stays open without a durable consumption.
+ */
+import { isTumblerError } from '../../shared/errors.js';
+import { parseAddress, type IpFamily } from '../../shared/net/address.js';
+import { replyKey, sealReply } from '../../shared/protocol/reply.js';
+import { uniformInt, type Sequence } from '../../shared/protocol/sequence.js';
+import type { TumblerConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { withFreshSequence } from '../store/sequence-draw.js';
+import type { KnockStore } from '../store/types.js';
+import type { Triple } from './assembler.js';
+import type { Counters } from './counters.js';
+import type { ReplyTarget } from './reply-sender.js';
+import type { StoreHealth } from './store-health.js';
+import type { Decision } from './verifier.js';
+
+export type Accepted = Extract<Decision, { kind: 'accept' }>;
+
+/** What the worker may ask of the privileged monitor (a closed vocabulary, see shared/ipc). */
+export interface FirewallClient {
+  open(g: { family: IpFamily; address: string; port: number; service: string; ttl: number }): Promise<void>;
+  close(g: { family: IpFamily; address: string; port: number }): Promise<void>;
+}
+
+export interface ReplyPort {
+  send(t: ReplyTarget, payload: Buffer): Promise<void>;
+}
+
+export interface GrantDeps {
+  readonly config: TumblerConfig;
+  readonly store: KnockStore;
+  readonly firewall: FirewallClient;
+  readonly replies: ReplyPort;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly random: (n: number) => Buffer;
+  readonly counters: Counters;
+  readonly health: StoreHealth;
+  /** A sequence this gateway just issued: the pre-filter passes it at once. */
+  readonly issued: (next: Sequence) => void;
+}
+
+/** Port draws when the monitor says the drawn forward port is taken for this address. */
+const PORT_DRAWS = 5;
+
+/** Where the reply goes: from the last knock packet's port and address, to its source. */
+export function replyTarget(t: Triple, family: IpFamily, address: string): ReplyTarget {
+  const last = t[2];
+  return { family, serverAddress: last.dstAddress, clientAddress: address, serverPort: last.dstPort, clientPort: last.srcPort, knockIsn: last.isn };
+}
+
+export class Granter {
+  constructor(private readonly d: GrantDeps) {}
+
+  async grant(a: Accepted, t: Triple, family: IpFamily, address: string): Promise<void> {
+    const { config, firewall, counters } = this.d;
+    const c = a.candidate;
+    const ttl = config.defaultTtlSec;
+    let opened: { family: IpFamily; address: string; port: number } | null = null;
+    try {
+      // 1. Firewall first: a crash after this leaves a kernel element with no grant row, which
+      //    reconcile removes; the sequence is untouched and the client's retry works.
+      opened = await this.openFirewall(family, address, a.service.name, ttl);
+      // 2. One transaction: consume (or recover), issue the next sequence, record grant and audit.
+      const reply = await this.commit(a, opened.port, ttl, family, address);
+      counters.count(a.mode === 'first' ? 'granted' : 'granted_recovery');
+      this.d.log.log('info', 'grant.opened', {
+        user: c.userName, device: c.deviceName, address, service: a.service.name, port: opened.port, ttl, mode: a.mode,
+      });
+      // 3. The reply. If it is lost the client retransmits and gets the stored copy.
+      await this.d.replies.send(replyTarget(t, family, address), reply);
+    } catch (e) {
+      const code = isTumblerError(e) ? e.code : 'UNKNOWN';
+      counters.count(`grant_failed.${code}`);
+      if (code === 'STORE_UNAVAILABLE') this.d.health.failed(e, 'accept');
+      else this.d.log.limited('error', 'grant.failed', { code, user: c.userName, device: c.deviceName, address });
+      if (opened && code !== 'REPLY_SEND') await firewall.close(opened).catch(() => undefined);
+    }
+  }
+
+  private async openFirewall(family: IpFamily, address: string, service: string, ttl: number): Promise<{ family: IpFamily; address: string; port: number }> {
+    const { first, last } = this.d.config.forwardPorts;
+    for (let attempt = 1; ; attempt++) {
+      const port = first + uniformInt(last - first + 1, this.d.random);
+      try {
+        await this.d.firewall.open({ family, address, port, service, ttl });
+        return { family, address, port };
+      } catch (e) {
+        if (!(isTumblerError(e, 'MONITOR_DUPLICATE') && attempt < PORT_DRAWS)) throw e;
+      }
+    }
+  }
+
+  /** The accept transaction with a fresh next sequence; returns the sealed reply it stored. */
+  private async commit(a: Accepted, port: number, ttlSec: number, family: IpFamily, address: string): Promise<Buffer> {
+    const { store, now, random } = this.d;
+    const c = a.candidate;
+    const nowMs = now();
+    const expiresAt = Math.floor(nowMs / 1000) + ttlSec;
+    const key = replyKey(c.key);
+    return withFreshSequence(this.d.config.knockPorts, random, async (next) => {
+      const reply = sealReply(key, { grantedPort: port, expiresAt, next, serverTimeMs: nowMs, observed: parseAddress(address) },
+        { sequence: a.sequence, isns: a.isns }, random);
+      await store.acceptKnock({
+        sequenceId: c.sequenceId, deviceId: c.deviceId, ts: a.declaration.timestamp, isns: a.isns, address, family,
+        service: a.service.name, port, ttlSec, next, reply, mode: a.mode,
+      });
+      this.d.health.succeeded();
+      this.d.issued(next);
+      return reply;
+    });
+  }
+}
