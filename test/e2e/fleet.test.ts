@@ -8,8 +8,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CLIENT_ADDR, GATEWAY_B_ADDR, SERVER_ADDR, World, type Gateway } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -35,15 +33,14 @@ describe('a fleet of two gateways on one PostgreSQL', { skip: !isRoot && 'needs 
     w?.destroy();
   });
 
-  /** The client's profile names the gateway it knocks (JSON, mode 0600, the user's): point it at `g`. */
+  /** The bundle lists both gateways; the next `open` of `profile` knocks `g` only (`--gateway`). */
+  const target = new Map<string, Gateway>();
   const knockAt = (profile: string, g: Gateway): void => {
-    const file = join(w.clientHome, '.config', 'tumbler', 'profiles', `${profile}.json`);
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { server: { address: string; family: number } };
-    doc.server = { address: g.address, family: 4 };
-    writeFileSync(file, JSON.stringify(doc, null, 2) + '\n'); // an existing file keeps its owner and mode
+    target.set(profile, g);
   };
   const open = (profile: string, extra: string[] = []): { code: number | null; opened?: Opened; stderr: string } => {
-    const r = w.client(['open', profile, '--json', ...extra]);
+    const g = target.get(profile);
+    const r = w.client(['open', profile, '--json', ...(g ? ['--gateway', g.address] : []), ...extra]);
     return { code: r.code, opened: r.code === 0 ? (JSON.parse(r.stdout) as Opened) : undefined, stderr: r.stderr };
   };
   const asPackets = (syns: Array<{ dstPort: number; isn: number }>) => syns.slice(0, 3).map((s) => `${s.dstPort}:${s.isn}`).join(',');

@@ -236,9 +236,9 @@ describe('the Debian packages', () => {
   test('the facts the packages, tumblerd and example.toml share agree', () => {
     const flat = run(join(root, L.TUMBLERD), ['--help']).stdout.replace(/\s+/g, ' ');
     assert.ok(flat.includes(`(default: "${L.CONFIG_FILE}")`), 'tumblerd --config default');
-    const example = parse(readFileSync(join(REPO, 'server/config/example.toml'), 'utf8')) as { server: { user: string; database: string } };
+    const example = parse(readFileSync(join(REPO, 'server/config/example.toml'), 'utf8')) as { server: { user: string }; store: { path: string } };
     assert.equal(example.server.user, L.WORKER_ACCOUNT);
-    assert.equal(dirname(example.server.database), L.STATE_DIR);
+    assert.equal(dirname(example.store.path), L.STATE_DIR);
     const stopHelp = run(join(root, L.TUMBLERD), ['stop', '--help']).stdout.replace(/\s+/g, ' ');
     assert.ok(stopHelp.includes(`(default: "${L.PID_FILE}")`));
   });

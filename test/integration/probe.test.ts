@@ -59,6 +59,7 @@ beforeEach(async () => {
     replies: { send: async (t, payload) => { sent.push({ t, payload }); } },
     log: createLogger({ format: 'json', component: 'test', perSec: 100, write: () => {} }),
   });
+  await service.rebuildFilter();
 });
 afterEach(async () => {
   await store.close().catch(() => undefined);
