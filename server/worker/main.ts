@@ -77,7 +77,12 @@ async function main(): Promise<void> {
   // 3. Unprivileged from here: store, monitor channel, packets.
   const { store, migrated } = await openStoreWhenReachable(config, { password }, log);
   if (migrated.from !== migrated.to) log.log('info', 'store.migrated', { from: migrated.from, to: migrated.to });
-  const monitor = new MonitorClient(new Socket({ fd: 3, readable: true, writable: true }));
+  // Without its monitor the worker can grant nothing: a worker orphaned by a monitor killed with
+  // SIGKILL exits instead of holding its capture and the daemon's pipes.
+  const monitor = new MonitorClient(new Socket({ fd: 3, readable: true, writable: true }), () => {
+    log.log('error', 'worker.monitor_gone', {});
+    process.exit(EXIT_RUNTIME);
+  });
   await monitor.hello();
   const live = (await store.liveGrants(Date.now())).map((g) => ({ family: g.family, address: g.address, port: g.port }));
   await monitor.reconcile(live);

@@ -26,7 +26,8 @@ export class MonitorClient implements FirewallClient {
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder();
 
-  constructor(private readonly channel: Duplex) {
+  /** `onGone`: the monitor hung up (it died or stopped); nothing can be granted any more. */
+  constructor(private readonly channel: Duplex, private readonly onGone: () => void = () => undefined) {
     channel.on('data', (chunk: Buffer) => {
       let frames: unknown[];
       try {
@@ -37,7 +38,10 @@ export class MonitorClient implements FirewallClient {
       }
       for (const f of frames) this.onResponse(f);
     });
-    channel.on('close', () => this.failAll(new TumblerError('IPC_CLOSED', 'monitor channel closed')));
+    channel.on('close', () => {
+      this.failAll(new TumblerError('IPC_CLOSED', 'monitor channel closed'));
+      this.onGone();
+    });
     channel.on('error', (e) => this.failAll(e));
   }
 

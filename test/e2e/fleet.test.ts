@@ -13,7 +13,7 @@ import { CLIENT_ADDR, GATEWAY_B_ADDR, SERVER_ADDR, World, type Gateway } from '.
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Opened { port: number; expiresAt: number; observedAddress: string }
+interface Opened { server: string; port: number; expiresAt: number; observedAddress: string }
 
 describe('a fleet of two gateways on one PostgreSQL', { skip: !isRoot && 'needs root (network namespaces, PostgreSQL)' }, () => {
   let w: World;
@@ -122,12 +122,19 @@ describe('a fleet of two gateways on one PostgreSQL', { skip: !isRoot && 'needs 
     assert.equal(w.probe(w.ns.cli, SERVER_ADDR, ok!.opened!.port), 'connected');
   });
 
-  test('5. gateway A killed with SIGKILL: B goes on granting', async () => {
+  test('5. gateway A killed with SIGKILL: B goes on granting, and a plain `tumbler open` fails over to B by itself', async () => {
+    knockAt(alice, w.a);
+    const first = open(alice);
+    assert.equal(first.code, 0, first.stderr); // A answered last: the profile tries A first from now on
     await w.a.killDaemon();
-    knockAt(alice, w.b);
-    const b = open(alice);
+    target.delete(alice); // no --gateway: the client's own order
+    const b = open(alice, ['--timeout', '300']);
     assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.opened!.server, GATEWAY_B_ADDR, 'granted by B after A stayed silent');
     assert.equal(w.probe(w.ns.cli, GATEWAY_B_ADDR, b.opened!.port), 'connected');
+    const status = w.client(['status', alice, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { lastAnswered: string }).lastAnswered, GATEWAY_B_ADDR, 'the profile remembers which gateway answered');
   });
 
   test('6. a gateway started while PostgreSQL is down waits (no exit, no restart loop) and serves once it is back', async () => {
