@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { TumblerError } from '../../shared/errors.js';
+import type { IpFamily } from '../../shared/net/address.js';
 import { MAX_SYNACK_PAYLOAD } from '../../shared/packet/constants.js';
 
 export const HELPER_EXIT = {
@@ -24,7 +25,7 @@ const MAX_STDERR = 512;
 const KILL_GRACE_MS = 5000;
 
 /** Encodes the request; throws HELPER_BAD_REQUEST for anything the helper would refuse by shape. */
-export function encodeHelperRequest(family: 4 | 6, packets: readonly Buffer[], timeoutMs: number): Buffer {
+export function encodeHelperRequest(family: IpFamily, packets: readonly Buffer[], timeoutMs: number): Buffer {
   if (family !== 4 && family !== 6) throw new TumblerError('HELPER_BAD_REQUEST', 'family must be 4 or 6');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 10000) {
     throw new TumblerError('HELPER_BAD_REQUEST', 'timeoutMs must be an integer in 100..10000');
@@ -76,7 +77,7 @@ function exitError(code: number | null, signal: NodeJS.Signals | null, stderr: s
  * Resolves to the payload, or null when no reply came in time. Errors are TumblerErrors with codes
  * HELPER_BAD_REQUEST, HELPER_PRIV_DROP, HELPER_NOT_PRIVILEGED, HELPER_IO, HELPER_MISSING.
  */
-export function runHelper(helperPath: string, family: 4 | 6, packets: readonly Buffer[], timeoutMs: number): Promise<Buffer | null> {
+export function runHelper(helperPath: string, family: IpFamily, packets: readonly Buffer[], timeoutMs: number): Promise<Buffer | null> {
   const req = encodeHelperRequest(family, packets, timeoutMs);
   return new Promise((resolve, reject) => {
     const child = spawn(helperPath, [], { stdio: ['pipe', 'pipe', 'pipe'], shell: false });

@@ -8,7 +8,9 @@ import { isIP } from 'node:net';
 import { TumblerError } from '../../shared/errors.js';
 import type { PortRange } from '../config/types.js';
 
-export type LinkType = 'EN10MB' | 'LINUX_SLL' | 'LINUX_SLL2' | 'RAW';
+import type { LinkType } from '../../shared/packet/frame.js';
+
+export type { LinkType };
 
 export interface CaptureHandle {
   readonly iface: string;
