@@ -1,49 +1,37 @@
 /**
- * Exact-shape decoding of monitor messages (vocabulary: messages.ts). Input is a parsed frame
- * body from FrameDecoder. Checks, in order: a plain object → a known op → exactly the op's fields
- * (none missing, none extra) → each field's JSON type and size. Only the shape is checked here;
- * meaning (address, port range, service, TTL) is the monitor's job: server/monitor/validate.ts.
+ * Exact-shape decoding of monitor messages (vocabulary: messages.ts), with the strict-shape
+ * validator the profiles and bundles use too (shared/shape.ts). Input is a parsed frame body from
+ * FrameDecoder. Checks, in order: a plain object → a known op → exactly the op's fields (none
+ * missing, none extra) → each field's JSON type and size. Only the shape is checked here; meaning
+ * (address, port range, service, TTL) is the monitor's job: server/monitor/validate.ts.
  * Errors: IPC_UNKNOWN_OP, IPC_BAD_SHAPE. Messages never echo the peer's text.
  */
 import { TumblerError } from '../errors.js';
+import { ShapeError, arrayOf, bool, int, isPlainObject, object, oneOf, text, type Shape } from '../shape.js';
 import {
   MAX_ADDRESS_TEXT, MAX_ERROR_CODE, MAX_KEEP, MAX_REQUEST_ID, MAX_SERVICE_NAME, MAX_UINT, MIN_REQUEST_ID,
 } from './constants.js';
 import type { MonitorRequest, MonitorResponse, RequestOp } from './messages.js';
 
-type Check = (v: unknown) => boolean;
+// ---- fields ----
 
-interface Shape {
-  readonly required: Readonly<Record<string, Check>>;
-  readonly optional?: Readonly<Record<string, Check>>;
-}
-
-// ---- field checks ----
-
-const int = (min: number, max: number): Check => (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-const text = (maxLength: number): Check => (v) => typeof v === 'string' && v.length >= 1 && v.length <= maxLength;
-const arrayOf = (maxItems: number, shape: Shape): Check => (v) =>
-  Array.isArray(v) && v.length <= maxItems && v.every((item) => shapeProblem(item, shape) === null);
-
-const isId = int(MIN_REQUEST_ID, MAX_REQUEST_ID);
-const isFamily: Check = (v) => v === 4 || v === 6;
-const isAddress = text(MAX_ADDRESS_TEXT);
-const isPort = int(0, 65535);
-const isUint = int(0, MAX_UINT);
-const isService = text(MAX_SERVICE_NAME);
-const isPid = int(1, 2 ** 31 - 1);
-const isBool: Check = (v) => typeof v === 'boolean';
-const isCode: Check = (v) => typeof v === 'string' && v.length <= MAX_ERROR_CODE && /^[A-Z][A-Z0-9_]*$/.test(v);
-
-const GRANT_KEY: Shape = { required: { family: isFamily, address: isAddress, port: isPort } };
+const id = int(MIN_REQUEST_ID, MAX_REQUEST_ID);
+const family = oneOf([4, 6]);
+const address = text({ maxChars: MAX_ADDRESS_TEXT });
+const port = int(0, 65535);
+const uint = int(0, MAX_UINT);
+const service = text({ maxChars: MAX_SERVICE_NAME });
+const pid = int(1, 2 ** 31 - 1);
+const code = text({ maxChars: MAX_ERROR_CODE, re: /^[A-Z][A-Z0-9_]*$/ });
+const grantKey = { family, address, port };
 
 // ---- requests ----
 
-const REQUESTS: ReadonlyMap<string, Shape> = new Map<RequestOp, Shape>([
-  ['hello', { required: { pid: isPid } }],
-  ['reconcile', { required: { keep: arrayOf(MAX_KEEP, GRANT_KEY), final: isBool } }],
-  ['open', { required: { ...GRANT_KEY.required, service: isService, ttl: isUint } }],
-  ['close', { required: GRANT_KEY.required }],
+const REQUESTS: ReadonlyMap<string, Shape<unknown>> = new Map<RequestOp, Shape<unknown>>([
+  ['hello', object({ op: oneOf(['hello']), id, pid })],
+  ['reconcile', object({ op: oneOf(['reconcile']), id, keep: arrayOf(object(grantKey), 0, MAX_KEEP), final: bool })],
+  ['open', object({ op: oneOf(['open']), id, ...grantKey, service, ttl: uint })],
+  ['close', object({ op: oneOf(['close']), id, ...grantKey })],
 ]);
 
 /** A request of the closed vocabulary, or IPC_BAD_SHAPE / IPC_UNKNOWN_OP. */
@@ -52,22 +40,14 @@ export function decodeRequest(obj: unknown): MonitorRequest {
   if (!Object.hasOwn(obj, 'op') || typeof obj.op !== 'string') throw badShape('request has no op');
   const shape = REQUESTS.get(obj.op);
   if (!shape) throw new TumblerError('IPC_UNKNOWN_OP', 'request op is not in the monitor vocabulary');
-  const problem = shapeProblem(obj, {
-    required: { op: () => true, id: isId, ...shape.required },
-    ...(shape.optional && { optional: shape.optional }),
-  });
-  if (problem !== null) throw badShape(`${obj.op} request: ${problem}`);
-  return obj as unknown as MonitorRequest;
+  return checked(shape, obj, `${obj.op} request`) as MonitorRequest;
 }
 
 // ---- responses ----
 
-const RECONCILE_RESULT: Check = (v) => shapeProblem(v, { required: { removed: isUint } }) === null;
-
-/** What `result` may be in an ok answer, by request op (no op: any result of the vocabulary). */
-function resultFields(op: RequestOp | undefined): Shape {
-  return op === 'reconcile' || op === undefined ? { required: {}, optional: { result: RECONCILE_RESULT } } : { required: {} };
-}
+const OK_WITH_RESULT = object({ id, ok: oneOf([true]) }, { result: object({ removed: uint }) });
+const OK = object({ id, ok: oneOf([true]) });
+const REFUSED = object({ id, ok: oneOf([false]), code });
 
 /**
  * An answer: {id, ok: true[, result]} or {id, ok: false, code}. With `op` (the op of the request
@@ -76,41 +56,18 @@ function resultFields(op: RequestOp | undefined): Shape {
 export function decodeResponse(obj: unknown, op?: RequestOp): MonitorResponse {
   if (!isPlainObject(obj)) throw badShape('answer is not a JSON object');
   if (!Object.hasOwn(obj, 'ok') || typeof obj.ok !== 'boolean') throw badShape('answer has no ok flag');
-  let shape: Shape;
-  if (obj.ok) {
-    const result = resultFields(op);
-    shape = { required: { id: isId, ok: isBool, ...result.required }, ...(result.optional && { optional: result.optional }) };
-  } else {
-    shape = { required: { id: isId, ok: isBool, code: isCode } };
-  }
-  const problem = shapeProblem(obj, shape);
-  if (problem !== null) throw badShape(`answer: ${problem}`);
-  return obj as unknown as MonitorResponse;
+  const shape = !obj.ok ? REFUSED : op === 'reconcile' || op === undefined ? OK_WITH_RESULT : OK;
+  return checked(shape, obj, 'answer') as MonitorResponse;
 }
 
-// ---- shape checking ----
-
-/** Null when `v` is a plain object with exactly the shape's fields, each passing its check. */
-function shapeProblem(v: unknown, shape: Shape): string | null {
-  if (!isPlainObject(v)) return 'not a JSON object';
-  const optional = shape.optional ?? {};
-  for (const key of Object.keys(v)) {
-    if (!Object.hasOwn(shape.required, key) && !Object.hasOwn(optional, key)) return 'unexpected field';
+/** The shape's value, or IPC_BAD_SHAPE naming the problem in our words (never the peer's keys or values). */
+function checked(shape: Shape<unknown>, obj: unknown, what: string): unknown {
+  try {
+    return shape(obj, '');
+  } catch (e) {
+    if (e instanceof ShapeError) throw badShape(`${what}: a field ${e.problem}`);
+    throw e;
   }
-  for (const [key, check] of Object.entries(shape.required)) {
-    if (!Object.hasOwn(v, key)) return `missing field ${key}`;
-    if (!check(v[key])) return `field ${key} has the wrong type or size`;
-  }
-  for (const [key, check] of Object.entries(optional)) {
-    if (Object.hasOwn(v, key) && !check(v[key])) return `field ${key} has the wrong type or size`;
-  }
-  return null;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 function badShape(what: string): TumblerError {
