@@ -5,6 +5,7 @@
  * the firewall opened closes it again, so nothing stays open without a durable consumption.
  */
 import { isTumblerError } from '../../shared/errors.js';
+import type { GrantKey } from '../../shared/ipc/messages.js';
 import { parseAddress, type IpFamily } from '../../shared/net/address.js';
 import { replyKey, sealReply } from '../../shared/protocol/reply.js';
 import { uniformInt, type Sequence } from '../../shared/protocol/sequence.js';
@@ -22,15 +23,16 @@ export type Accepted = Extract<Decision, { kind: 'accept' }>;
 
 /** What the worker may ask of the privileged monitor (a closed vocabulary, see shared/ipc). */
 export interface FirewallClient {
-  open(g: { family: IpFamily; address: string; port: number; service: string; ttl: number }): Promise<void>;
-  close(g: { family: IpFamily; address: string; port: number }): Promise<void>;
+  open(g: GrantKey & { service: string; ttl: number }): Promise<void>;
+  close(g: GrantKey): Promise<void>;
 }
 
 export interface ReplyPort {
   send(t: ReplyTarget, payload: Buffer): Promise<void>;
 }
 
-export interface GrantDeps {
+/** What the worker's knock path is given (everything injected: tests drive it with crafted frames). */
+export interface WorkerDeps {
   readonly config: TumblerConfig;
   readonly store: KnockStore;
   readonly firewall: FirewallClient;
@@ -38,6 +40,9 @@ export interface GrantDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly random: (n: number) => Buffer;
+}
+
+export interface GrantDeps extends WorkerDeps {
   readonly counters: Counters;
   readonly health: StoreHealth;
   /** A sequence this gateway just issued: the pre-filter passes it at once. */

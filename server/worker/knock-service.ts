@@ -13,14 +13,12 @@ import { TCP_ACK, TCP_SYN } from '../../shared/packet/constants.js';
 import { parseAddress, parseFrame } from '../../shared/packet/tcp.js';
 import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
 import { classifyIp } from '../config/address.js';
-import type { TumblerConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
-import type { KnockStore, StoreListener } from '../store/types.js';
+import type { StoreListener } from '../store/types.js';
 import { WindowLimiter } from '../window-limiter.js';
 import { Assembler, type Triple } from './assembler.js';
 import type { LinkType } from './capture.js';
 import { Counters } from './counters.js';
-import { Granter, replyTarget, type FirewallClient, type ReplyPort } from './grant.js';
+import { Granter, replyTarget, type WorkerDeps } from './grant.js';
 import { LIMITS } from './limits.js';
 import { PacketFilter } from './packet-filter.js';
 import { Rerun } from './rerun.js';
@@ -31,15 +29,7 @@ import { Verifier, type Decision } from './verifier.js';
 
 export type { FirewallClient, ReplyPort } from './grant.js';
 
-export interface KnockServiceDeps {
-  readonly config: TumblerConfig;
-  readonly store: KnockStore;
-  readonly firewall: FirewallClient;
-  readonly replies: ReplyPort;
-  readonly log: Logger;
-  readonly now: () => number;
-  readonly random: (n: number) => Buffer;
-}
+export type KnockServiceDeps = WorkerDeps;
 
 type Source = { family: IpFamily; bytes: Buffer; address: string };
 

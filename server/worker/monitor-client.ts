@@ -6,7 +6,6 @@
  * refused here first (IPC_ORDER, IPC_BUSY). A refusal from the monitor (MONITOR_*) or a firewall
  * failure (FIREWALL_*) rejects that one request with its code.
  */
-import type { IpFamily } from '../../shared/net/address.js';
 import type { Duplex } from 'node:stream';
 import { TumblerError } from '../../shared/errors.js';
 import { decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_OUTSTANDING, type GrantKey, type RequestOp } from '../../shared/ipc/index.js';

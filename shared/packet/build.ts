@@ -16,25 +16,16 @@ import {
   TCP_SYN, TCPOLEN_MSS, TCPOLEN_SACK_PERM, TCPOLEN_TIMESTAMP, TCPOLEN_WSCALE, TCPOPT_MSS, TCPOPT_NOP,
   TCPOPT_SACK_PERM, TCPOPT_TIMESTAMP, TCPOPT_WSCALE,
 } from './constants.js';
+import type { TcpEnds } from './parse.js';
 import type { SynShape } from './syn-shape.js';
 
-export interface BuildSynParams {
-  readonly family: IpFamily;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number;
-  readonly dstPort: number;
+export interface BuildSynParams extends TcpEnds {
   /** Initial sequence number, 32 bits (a negative int32 is taken modulo 2^32). */
   readonly isn: number;
   readonly shape: SynShape;
 }
 
-export interface BuildSynAckParams {
-  readonly family: IpFamily;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number;
-  readonly dstPort: number;
+export interface BuildSynAckParams extends TcpEnds {
   readonly seq: number;
   readonly ack: number;
   /**

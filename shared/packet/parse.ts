@@ -17,13 +17,16 @@ import {
 } from './constants.js';
 import { checkTcpOptions } from './options.js';
 
-export interface ParsedTcp {
+/** The two ends of a TCP segment. Addresses in canonical text: dotted quad, or RFC 5952 IPv6. */
+export interface TcpEnds {
   readonly family: IpFamily;
-  /** Canonical text: dotted quad, or RFC 5952 IPv6. */
   readonly src: string;
   readonly dst: string;
   readonly srcPort: number;
   readonly dstPort: number;
+}
+
+export interface ParsedTcp extends TcpEnds {
   /** Unsigned 32-bit. */
   readonly seq: number;
   readonly ack: number;

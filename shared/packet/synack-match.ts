@@ -4,18 +4,12 @@
  * 1..MAX_SYNACK_PAYLOAD bytes (docs/protocol.md §10). The client's raw-socket transport matches
  * with this; the C helper matches the same packet (client/helper/README.md). Pure.
  */
-import type { IpFamily } from '../net/address.js';
 import { ipv6PacketAround } from './build.js';
 import { MAX_SYNACK_PAYLOAD, TCP_ACK, TCP_SYN } from './constants.js';
-import { parseIpTcp, type ParsedTcp } from './parse.js';
+import { parseIpTcp, type ParsedTcp, type TcpEnds } from './parse.js';
 
 /** The fields of a knock SYN that its answer must mirror. */
-export interface SentSyn {
-  readonly family: IpFamily;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort: number;
-  readonly dstPort: number;
+export interface SentSyn extends TcpEnds {
   /** Unsigned 32-bit. */
   readonly isn: number;
 }

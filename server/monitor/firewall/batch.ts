@@ -18,6 +18,16 @@ export interface BatchSteps<R> {
   readonly code: string;
 }
 
+/** Grants per write (an nft line of ~130 bytes each, or ipset lines): a larger batch goes in several writes. */
+export const OPEN_CHUNK = 128;
+
+/** openInBatch over chunks of OPEN_CHUNK grants, outcomes in order. */
+export async function openChunked<R>(grants: readonly Grant[], steps: BatchSteps<R>): Promise<OpenOutcome[]> {
+  const out: OpenOutcome[] = [];
+  for (let i = 0; i < grants.length; i += OPEN_CHUNK) out.push(...(await openInBatch(grants.slice(i, i + OPEN_CHUNK), steps)));
+  return out;
+}
+
 export async function openInBatch<R>(grants: readonly Grant[], steps: BatchSteps<R>): Promise<OpenOutcome[]> {
   const outcomes: OpenOutcome[] = grants.map(() => null);
   const rendered: Array<R | undefined> = grants.map((g, i) => {

@@ -20,7 +20,7 @@
 import { TumblerError } from '../../../shared/errors.js';
 import type { IpFamily } from '../../../shared/net/address.js';
 import type { TumblerConfig } from '../../config/types.js';
-import { openInBatch } from './batch.js';
+import { openChunked } from './batch.js';
 import { compareLayouts, LayoutBuilder, shapeProblems, type Layout } from './drift.js';
 import { addIpsetLayout, addIptLayout, iptShape, iptTool } from './ipt-layout.js';
 import { ipsetCreateScript, iptNames, member, parseSetName, restoreScript, servicesOf, setName, type IptNames } from './ipt-rules.js';
@@ -34,8 +34,6 @@ import { canonicalAddress, checkAddress, checkFamily, checkPort, checkService, c
 
 const MAX_JUMP_REMOVALS = 16;
 const DELETE_CHUNK = 256;
-/** Grants per ipset write in openMany. */
-const OPEN_CHUNK = 128;
 
 export class IptablesBackend implements FirewallBackend {
   private readonly plan: FirewallPlan;
@@ -157,15 +155,9 @@ export class IptablesBackend implements FirewallBackend {
     throw new TumblerError('FIREWALL_IPTABLES', `ipset refused the grant: ${firstErrorLine(err)}`);
   }
 
-  async openMany(grants: readonly Grant[]): Promise<OpenOutcome[]> {
-    const out: OpenOutcome[] = [];
-    for (let i = 0; i < grants.length; i += OPEN_CHUNK) out.push(...(await this.openChunk(grants.slice(i, i + OPEN_CHUNK))));
-    return out;
-  }
-
-  /** One write of every line of the chunk; when ipset complains about any, one grant at a time. */
-  private openChunk(grants: readonly Grant[]): Promise<OpenOutcome[]> {
-    return openInBatch(grants, {
+  /** One write of every line of a chunk; when ipset complains about any, one grant at a time. */
+  openMany(grants: readonly Grant[]): Promise<OpenOutcome[]> {
+    return openChunked(grants, {
       render: (g) => this.grantLines(g),
       writeAll: async (rendered) => (await this.ipset.run(rendered.flat())).trim() === '',
       openOne: (g) => this.open(g),

@@ -15,7 +15,7 @@
 import { TumblerError } from '../../../shared/errors.js';
 import type { IpFamily } from '../../../shared/net/address.js';
 import type { TumblerConfig } from '../../config/types.js';
-import { openInBatch } from './batch.js';
+import { openChunked } from './batch.js';
 import { compareLayouts, shapeProblems, type Layout } from './drift.js';
 import { LineSession, NFT_MARKER } from './line-session.js';
 import { parseNftLayout } from './nft-layout.js';
@@ -39,8 +39,6 @@ function failureOf(stderr: string): NftFailure | null {
 }
 
 const DELETE_CHUNK = 256;
-/** Grants per `create element` transaction in openMany (a line of ~130 bytes each). */
-const OPEN_CHUNK = 128;
 
 /** A grant checked and rendered: its map, its full element and its key. */
 interface Rendered {
@@ -159,15 +157,9 @@ export class NftablesBackend implements FirewallBackend {
     throw new TumblerError('FIREWALL_NFT', 'grant changed under us three times in a row');
   }
 
-  async openMany(grants: readonly Grant[]): Promise<OpenOutcome[]> {
-    const out: OpenOutcome[] = [];
-    for (let i = 0; i < grants.length; i += OPEN_CHUNK) out.push(...(await this.openChunk(grants.slice(i, i + OPEN_CHUNK))));
-    return out;
-  }
-
-  /** One `create element` transaction for the chunk (per map); when it fails, one by one. */
-  private openChunk(grants: readonly Grant[]): Promise<OpenOutcome[]> {
-    return openInBatch(grants, {
+  /** One `create element` transaction per chunk (per map); when it fails, one by one. */
+  openMany(grants: readonly Grant[]): Promise<OpenOutcome[]> {
+    return openChunked(grants, {
       render: (g) => this.render(g),
       writeAll: async (rendered) => {
         const byMap = new Map<string, string[]>();

@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { TumblerError } from '../../../shared/errors.js';
-import { checkSequence, sequenceKey, type Sequence } from '../../../shared/protocol/sequence.js';
+import { sequenceKey, type Sequence } from '../../../shared/protocol/sequence.js';
 import { checkAcceptInput, checkEnrollInput, checkGrantInput, checkServices, checkUserName } from '../names.js';
 import { kdfToJson, parseServices, toAudit, toCandidate, toDevice, toGrant, toUser, type CandidateRow, type DeviceRow, type GrantRow, type UserRow } from '../rows.js';
 import type {
