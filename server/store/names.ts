@@ -4,7 +4,7 @@
  * TumblerErrors with stable codes (STORE_BAD_NAME, STORE_INVALID).
  */
 import { TumblerError } from '../../shared/errors.js';
-import { DEVICE_NAME_RE, KEY_BYTES, SERVICE_NAME_RE, USER_NAME_RE } from '../../shared/protocol/constants.js';
+import { DEVICE_NAME_RE, KEY_BYTES, KNOCK_ISNS_BYTES, SERVICE_NAME_RE, USER_NAME_RE } from '../../shared/protocol/constants.js';
 import type { KdfParams } from '../../shared/protocol/kdf.js';
 import { checkSequence } from '../../shared/protocol/sequence.js';
 import { MAX_PORT } from '../config/limits.js';
@@ -15,7 +15,6 @@ export const USER_NAME = USER_NAME_RE;
 export const DEVICE_NAME = DEVICE_NAME_RE;
 export const SERVICE_NAME = SERVICE_NAME_RE;
 const MAX_SERVICES = 64;
-const ISNS_BYTES = 12;
 
 export function checkUserName(name: string): void {
   if (typeof name !== 'string' || !USER_NAME.test(name)) {
@@ -61,7 +60,7 @@ const isFamily = (f: number): boolean => f === 4 || f === 6;
 
 export function checkAcceptInput(a: AcceptKnockInput): void {
   checkSequence(a.next);
-  if (!Buffer.isBuffer(a.isns) || a.isns.length !== ISNS_BYTES || !Buffer.isBuffer(a.reply) || a.reply.length === 0 ||
+  if (!Buffer.isBuffer(a.isns) || a.isns.length !== KNOCK_ISNS_BYTES || !Buffer.isBuffer(a.reply) || a.reply.length === 0 ||
       !isFamily(a.family) || !isPort(a.port) || !Number.isInteger(a.ttlSec) || a.ttlSec < 1 || !Number.isInteger(a.ts) ||
       (a.mode !== 'first' && a.mode !== 'recovery')) {
     throw new TumblerError('STORE_INVALID', 'malformed accepted knock');

@@ -8,6 +8,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** A knock is exactly three SYNs. */
 export const KNOCK_PACKETS = 3;
+/** A knock's three 32-bit ISNs in sequence order (retransmit identity, reply binding). */
+export const KNOCK_ISNS_BYTES = KNOCK_PACKETS * 4;
 
 /** Per-packet sequence tag: the high byte of each ISN, issued by the server with the ports. */
 export const TAG_BITS = 8;

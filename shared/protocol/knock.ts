@@ -12,7 +12,7 @@ import { TumblerError } from '../errors.js';
 import { aesEncryptBlock, constantTimeEqual, hmacSha256, subkey } from '../crypto/index.js';
 import type { AddressBytes } from '../net/address.js';
 import {
-  DECL_BITS, DECL_FLAGS_SHIFT, DECL_SERVICE_SHIFT, DECL_VERSION_SHIFT, FLAG_KNOCK, FLAG_PROBE, KNOCK_PACKETS,
+  DECL_BITS, DECL_FLAGS_SHIFT, DECL_SERVICE_SHIFT, DECL_VERSION_SHIFT, FLAG_KNOCK, FLAG_PROBE, KNOCK_ISNS_BYTES, KNOCK_PACKETS,
   LABEL_KNOCK_ENC, LABEL_KNOCK_MAC, MAC_BITS, MAX_SERVICE_ID, PROBE_MAC_FAMILY, PROBE_WINDOW_SEC, PROTOCOL_VERSION,
   SEALED_BITS_PER_ISN, TIME_MODULUS,
 } from './constants.js';
@@ -222,7 +222,7 @@ export function verifyKnock(input: VerifyKnockInput): Declaration {
 
 /** The 12 ISN bytes of a knock in sequence order (retransmit identity, reply binding). */
 export function knockIsns(packets: Knock): Buffer {
-  const b = Buffer.alloc(12);
+  const b = Buffer.alloc(KNOCK_ISNS_BYTES);
   for (let i = 0; i < KNOCK_PACKETS; i++) b.writeUInt32BE(packets[i]!.isn, i * 4);
   return b;
 }
