@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { TumblerError } from '../../shared/errors.js';
 import { findAccount, type AccountInfo } from '../account.js';
 import { listenText } from '../config/metrics.js';
-import type { MetricsConfig } from '../config/types.js';
+import type { LogFormat, MetricsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { StatePaths } from '../state/file.js';
 
@@ -29,6 +29,7 @@ export interface ExporterOptions {
   /** The worker's uid: the exporter reads only a worker state file that account owns. */
   readonly workerUid: number;
   readonly log: Logger;
+  readonly logFormat: LogFormat;
   /** Test hook: the exporter's argv before its own arguments (default: this Node with server/metrics/main). */
   readonly entryArgv?: readonly string[];
 }
@@ -52,9 +53,11 @@ export class ExporterProcess {
     this.account = requireExporterAccount(o.metrics.user);
     const self = fileURLToPath(import.meta.url);
     const entry = fileURLToPath(new URL(`../metrics/main${self.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+    const l = o.metrics.listen;
     this.argv = [
       ...(o.entryArgv ?? [process.execPath, ...process.execArgv, entry]),
-      '--listen', listenText(o.metrics.listen), '--monitor-state', o.paths.monitor, '--worker-state', o.paths.worker, '--worker-uid', String(o.workerUid),
+      ...(l.kind === 'unix' ? ['--listen-path', l.path] : ['--listen-host', l.host, '--listen-port', String(l.port)]),
+      '--monitor-state', o.paths.monitor, '--worker-state', o.paths.worker, '--worker-uid', String(o.workerUid), '--log-format', o.logFormat,
     ];
   }
 
@@ -80,7 +83,7 @@ export class ExporterProcess {
   private spawnOnce(): void {
     const [cmd, ...args] = this.argv;
     const child = spawn(cmd!, args, {
-      stdio: ['ignore', 'inherit', 'inherit'], uid: this.account.uid, gid: this.account.gid, cwd: '/',
+      stdio: ['ignore', 'inherit', 'inherit'], uid: this.account.uid, gid: this.account.gid,
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     });
     this.child = child;

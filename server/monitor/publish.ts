@@ -27,6 +27,9 @@ export interface MonitorPublisherOptions {
 /** The document as it is at `now` (expired grants are tallied first: see GrantBook.prune). */
 export function monitorState(o: MonitorPublisherOptions, now: number): MonitorState {
   const { config, counters: c, book } = o;
+  // Every configured service has its series from the start, at 0.
+  const byService = (counts: Readonly<Record<string, number>>): Record<string, number> =>
+    ({ ...Object.fromEntries(config.services.map((s) => [s.name, 0])), ...counts });
   book.prune(now);
   const workerPid = o.workerPid();
   return {
@@ -47,7 +50,9 @@ export function monitorState(o: MonitorPublisherOptions, now: number): MonitorSt
     refusals: { ...c.refusals },
     failures: { ...c.failures },
     lastIncidents: c.lastIncidents.map((i) => ({ ...i })),
-    grants: { open: book.openByService(now), opened: { ...c.grants.opened }, closed: { ...c.grants.closed }, expired: { ...c.grants.expired } },
+    grants: {
+      open: byService(book.openByService(now)), opened: byService(c.grants.opened), closed: byService(c.grants.closed), expired: byService(c.grants.expired),
+    },
   };
 }
 

@@ -44,7 +44,7 @@ export async function runDaemon(config: TumblerConfig, configText: string, pidFi
   mkdirSync(dirname(pidFile), { recursive: true, mode: 0o755 });
   prepareWorkerStateDir(paths.workerDir, account);
   // The exporter's account is checked before anything starts (exit 2 when it does not exist).
-  const exporter = config.metrics ? new ExporterProcess({ metrics: config.metrics, paths, workerUid: account.uid, log }) : null;
+  const exporter = config.metrics ? new ExporterProcess({ metrics: config.metrics, paths, workerUid: account.uid, log, logFormat: config.logFormat }) : null;
   // A worker that cannot start for a reason no restart fixes ends the daemon with exit 2 (systemd's
   // RestartPreventExitStatus=2); the firewall table stays, so the protected ports stay closed.
   let fatal = (): void => undefined;

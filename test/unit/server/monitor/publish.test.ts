@@ -17,7 +17,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const T0 = 1_800_000_000_000;
 const log = createLogger({ format: 'json', component: 'test', perSec: 1, write: () => {} });
 
-test('counters, grants by service (open, opened, closed, expired) and the last incidents; no address in it', () => {
+test('counters, grants by service (open, opened, closed, expired; every configured service at 0 first) and the last incidents; no address in it', () => {
   const counters = createCounters(() => T0);
   const book = new GrantBook(100, counters.grants);
   const g = (i: number, service: string, ttlSec: number) => ({ family: 4 as const, address: `198.51.100.${i}`, port: 50000 + i, service, ttlSec });
@@ -33,7 +33,7 @@ test('counters, grants by service (open, opened, closed, expired) and the last i
   const o = { file: join(dir, 'm.json'), config: testConfig('nftables'), counters, book, workerPid: () => 777, log, pid: 4242 };
   const st = monitorState(o, T0 + 10_000); // g(2) has expired by then
   assert.deepEqual(monitorStateShape(st, ''), st, 'the shape readers check');
-  assert.deepEqual(st.grants, { open: { ssh: 1 }, opened: { ssh: 2, web: 1 }, closed: { web: 1 }, expired: { ssh: 1 } });
+  assert.deepEqual(st.grants, { open: { ssh: 1, web: 0 }, opened: { ssh: 2, web: 1 }, closed: { ssh: 0, web: 1 }, expired: { ssh: 1, web: 0 } });
   assert.deepEqual(st.worker, { starts: 2, restarts: 1, pid: 777 });
   assert.deepEqual(st.incidents, { IPC_FLOOD: 6, IPC_BAD_SHAPE: 6 });
   assert.equal(st.lastIncidents.length, LAST_INCIDENTS);
