@@ -48,7 +48,10 @@ export function registerBackupCommands(program: Command, configPath: () => strin
     .action(action(async (file: string, opts: { resync: boolean; pidFile: string; json?: boolean }) => {
       const cfg = await loadAdminConfig(configPath());
       const { restoreDatabase } = await import('./restore.js');
-      const r = await restoreDatabase(cfg, { file, pidFile: opts.pidFile, resync: opts.resync });
+      const r = await restoreDatabase(cfg, {
+        file, pidFile: opts.pidFile, resync: opts.resync,
+        onWait: (until) => process.stderr.write(`tumblerd: some devices stay as the backup had them: waiting until ${isoTime(until)} (timestamp_window after the last write to the replaced database) so that no knock made before the restore is fresh after it\n`),
+      });
       if (opts.json) printJson(restoreJson(r));
       else process.stdout.write(restoreText(r));
     }));
@@ -62,7 +65,7 @@ export function restoreJson(r: RestoreReport): Record<string, unknown> {
   return {
     database: r.database, file: r.file, schema: r.backup.schema, asOf: isoTime(r.backup.asOfMs), migrated: r.migrated, keptAside: r.keptAside,
     compared: typeof r.compared === 'string' ? r.compared : 'unreadable', ...(typeof r.compared !== 'string' && { unreadable: r.compared.unreadable }),
-    resynchronised: r.carried.map(ref), lockedOut: r.lockedOut.map(ref), maybeLockedOut: r.maybeLockedOut.map(ref),
+    resynchronised: r.carried.map(ref), lockedOut: r.lockedOut.map(ref), maybeLockedOut: r.maybeLockedOut.map(ref), heldUntil: isoTime(r.heldUntilMs),
     ...(c && {
       unchanged: c.unchanged, usersAddedAfter: c.usersAddedAfter, devicesAddedAfter: c.devicesAddedAfter.map(ref),
       usersDeletedAfter: c.usersDeletedAfter, devicesDeletedAfter: c.devicesDeletedAfter.map(ref), enablement: c.enablement, servicesChanged: c.servicesChanged,

@@ -11,10 +11,15 @@
  *    difference (devices added or deleted, enablement, services), is reported with the command
  *    that settles it. Without a readable database to compare with, every device of the backup may
  *    be locked out and is listed with its `device reenroll`.
- * 4. Keep the replaced database aside (renamed *.replaced-<time>, never deleted), then rename the
+ * 4. When a device is left as the backup had it although it knocked after (--no-resync, a key
+ *    collision, an unreadable database), a sequence used after the backup is live again: a knock
+ *    captured on it would be fresh until `timestamp_window` after it was made. So the copy goes
+ *    into place only once that long has passed since the replaced database was last written
+ *    (docs/protocol.md §12): no knock made before the restore can be accepted after it.
+ * 5. Keep the replaced database aside (renamed *.replaced-<time>, never deleted), then rename the
  *    copy into place: both in the same directory, owned by the worker account.
  */
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 import { findAccount, type AccountInfo } from '../account.js';
@@ -34,6 +39,9 @@ export interface RestoreOptions {
   /** Carry over the newer state of devices that moved on after the backup (default true). */
   readonly resync: boolean;
   readonly now?: () => number;
+  /** Told before the restore waits for knocks on the replaced database to go stale (step 4). */
+  readonly onWait?: (untilMs: number) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RestoreReport {
@@ -52,6 +60,8 @@ export interface RestoreReport {
   readonly lockedOut: DeviceRef[];
   /** Without a comparison: every device of the backup (those that knocked after it are locked out). */
   readonly maybeLockedOut: DeviceRef[];
+  /** When the copy could go into place (step 4), if the restore had to wait for it. */
+  readonly heldUntilMs: number | null;
 }
 
 export async function restoreDatabase(cfg: TumblerConfig, o: RestoreOptions): Promise<RestoreReport> {
@@ -88,7 +98,14 @@ export async function restoreDatabase(cfg: TumblerConfig, o: RestoreOptions): Pr
     restored.close();
     restored = null;
 
-    // 4. The replaced database aside, the copy in place.
+    // 4. Knocks made on the replaced database stale before a sequence they used can be live again.
+    const heldUntilMs = lockedOut.length + maybeLockedOut.length > 0 ? lastWrite(path) + cfg.timestampWindowSec * 1000 + 1000 : null;
+    if (heldUntilMs !== null && heldUntilMs > now()) {
+      o.onWait?.(heldUntilMs);
+      await (o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(heldUntilMs - now());
+    }
+
+    // 5. The replaced database aside, the copy in place.
     const stamp = new Date(now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const keptAside: string[] = [];
     for (const f of databaseFiles(path)) {
@@ -99,7 +116,7 @@ export async function restoreDatabase(cfg: TumblerConfig, o: RestoreOptions): Pr
     }
     renameSync(tmp, path);
     fsyncPath(dirname(path));
-    return { database: path, file: o.file, backup, migrated, keptAside, compared, comparison, carried, lockedOut, maybeLockedOut };
+    return { database: path, file: o.file, backup, migrated, keptAside, compared, comparison, carried, lockedOut, maybeLockedOut, heldUntilMs };
   } catch (e) {
     restored?.close();
     removeFiles(databaseFiles(tmp));
@@ -138,6 +155,17 @@ async function compareAndResync(cfg: TumblerConfig, path: string, restored: Db, 
   } finally {
     replaced?.close();
   }
+}
+
+/** The last write to the database or its -wal (0 when there is none). */
+function lastWrite(path: string): number {
+  return Math.max(0, ...databaseFiles(path).map((f) => {
+    try {
+      return statSync(f).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }));
 }
 
 function allDevices(db: Db): DeviceRef[] {

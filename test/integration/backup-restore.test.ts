@@ -79,6 +79,8 @@ describe('backup and restore (SQLite)', { skip: !isRoot && 'needs root (the work
   before(() => {
     worker = ensureWorkerUser();
     w = makeWorld('tmb-backup-');
+    // The shortest timestamp window: a restore that leaves a device as the backup had it waits that long.
+    writeFileSync(w.config, readFileSync(w.config, 'utf8').replace(/^(\[knock\]\n.*)$/m, '$1\ntimestamp_window = 5'));
     pw = join(w.dir, 'password');
     writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
     for (const [u, d] of [['alice', 'laptop'], ['bob', 'phone'], ['dave', 'pc'], ['erin', 'tab'], ['frank', 'pc']] as const) enroll(u, d);
@@ -206,6 +208,9 @@ describe('backup and restore (SQLite)', { skip: !isRoot && 'needs root (the work
     const r = restoreJson(backup, '--no-resync');
     assert.deepEqual(r.resynchronised, []);
     assert.deepEqual(r.lockedOut, ['frank/pc']);
+    // frank's sequence used after the backup is live again: the copy went into place only once a
+    // knock made on the replaced database could no longer be fresh (its last write + the window).
+    assert.ok(statSync(w.database).ctimeMs >= statSync(r.keptAside[0]!).mtimeMs + 5_000, 'held back for timestamp_window');
     const text = ok('restore', backup, '--no-resync', '--pid-file', join(w.dir, 'none.pid')).stdout;
     assert.doesNotMatch(text, /reenroll frank/, 'nothing moved on since the last restore');
     // A store that cannot be read: nothing compared, every device listed.
