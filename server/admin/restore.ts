@@ -15,7 +15,7 @@
  *    collision, an unreadable database), a sequence used after the backup is live again: a knock
  *    captured on it would be fresh until `timestamp_window` after it was made. So the copy goes
  *    into place only once that long has passed since the replaced database was last written
- *    (docs/protocol.md §12): no knock made before the restore can be accepted after it.
+ *    (docs/protocol.md §9a): no knock made before the restore can be accepted after it.
  * 5. Keep the replaced database aside (renamed *.replaced-<time>, never deleted), then rename the
  *    copy into place: both in the same directory, owned by the worker account.
  */

@@ -1,6 +1,6 @@
 /**
  * What a restore rolls back, and the resynchronisation that keeps devices working
- * (docs/protocol.md §12). A backup holds each device's one-time sequences as they were; a device
+ * (docs/protocol.md §9a). A backup holds each device's one-time sequences as they were; a device
  * that knocked after it holds a sequence the restored store never issued and is locked out (its
  * knocks get no answer), and one re-enrolled after it holds a key the restored store does not know.
  *
