@@ -8,7 +8,8 @@
  *
  * Arguments (from the monitor, trusted): --listen-host H --listen-port P | --listen-path F,
  * --monitor-state F, --worker-state F, --worker-uid N, --log-format json|text.
- * Exit: 0 on SIGTERM, 2 when it cannot listen there (not restarted), 3 when it is still privileged.
+ * Exit: 0 on SIGTERM or when its parent (the monitor) is gone, 2 when it cannot listen there (not
+ * restarted), 3 when it is still privileged.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -131,6 +132,9 @@ function main(): void {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The monitor gone (killed outright), this process must not hold the address for the next one.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) stop(); }, 1_000);
 }
 
 /** A socket left by an earlier exporter of ours (our uid) is removed; anything else is left for listen() to refuse. */

@@ -5,7 +5,7 @@
  * (for `tumblerd status` and the metrics) and, when [metrics] listen is set, starts the
  * unprivileged exporter.
  */
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
@@ -61,6 +61,7 @@ export async function runDaemon(config: TumblerConfig, configText: string, pidFi
     await monitor.stop();
     try {
       removeStateFile(paths.worker);
+      rmdirSync(paths.workerDir); // only when empty: whatever else is there stays
     } catch { /* the worker's directory: whatever is there, status checks the pids */ }
     rmSync(pidFile, { force: true });
     process.exit(exitCode);

@@ -17,6 +17,14 @@ import { CLIENT_ADDR, REPO, SERVER_ADDR, ATTACKER_ADDR, World } from './world.js
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 const TTL = 5;
 const METRICS_PORT = 9468;
 
@@ -137,6 +145,23 @@ describe('operations end to end: metrics, status, backup and restore', { skip: !
     assert.equal(now.worker.restarts, 1);
     assert.notEqual(now.worker.pid, old);
     await w.waitForLog('"worker.ready"', 30_000, w.daemonLog.lastIndexOf('"worker.started"'));
+  });
+
+  test('a monitor killed outright takes the exporter with it; the next daemon serves metrics again', async () => {
+    const monitor = w.daemon!.pid!;
+    const exporter = Number(/pid=(\d+)/.exec(w.inServer(['ss', '-Htlnp', `sport = :${METRICS_PORT}`]).stdout)?.[1]);
+    assert.ok(exporter > 0);
+    const children = World.descendants(monitor);
+    assert.ok(children.includes(exporter));
+    const exited = new Promise<void>((r) => w.daemon!.once('exit', () => r()));
+    process.kill(monitor, 'SIGKILL');
+    await exited;
+    const until = Date.now() + 15_000;
+    while (alive(exporter) && Date.now() < until) await sleep(100);
+    assert.equal(alive(exporter), false, 'the exporter did not outlive the monitor');
+    for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL'); // the rest of that daemon (worker, nft monitor)
+    await w.startDaemon();
+    await scrapeUntil((s) => v(s, 'tumbler_up') === 1 && v(s, 'tumbler_worker_up') === 1, 'the new daemon');
   });
 
   test('restore --no-resync: the device that knocked after the backup gets no answer (exit 5) until it is re-enrolled', async () => {
