@@ -66,14 +66,21 @@ export function metricsHandler(a: ExporterArgs, log: Logger, now: () => number =
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const registry = buildRegistry({ ...readStates(a, errors), nowMs: now(), readErrors: errors });
+    const failed = (e: unknown): void => {
+      log.limited('error', 'metrics.scrape_failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });
+      res.writeHead(500).end();
+    };
+    let registry: ReturnType<typeof buildRegistry>;
+    try {
+      registry = buildRegistry({ ...readStates(a, errors), nowMs: now(), readErrors: errors });
+    } catch (e) {
+      failed(e); // one bad scrape, not a dead exporter
+      return;
+    }
     registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : text);
-    }, (e: unknown) => {
-      log.limited('error', 'metrics.scrape_failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });
-      res.writeHead(500).end();
-    });
+    }, failed);
   };
 }
 
