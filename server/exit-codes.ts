@@ -1,7 +1,8 @@
 /**
  * Exit codes of every tumblerd process (admin commands, the monitor, the worker), by error code,
  * in the shared exit-table shape (shared/exit-table.ts): 0 ok, 1 runtime error, 2 bad config /
- * usage / password source / database path (restarting cannot help), 3 not found or already exists.
+ * usage / password source / database path (restarting cannot help), 3 not found or already exists,
+ * 4 the daemon (or another process) uses the database and must be stopped first (restore).
  */
 import { exitTable } from '../shared/exit-table.js';
 
@@ -11,6 +12,7 @@ const table = exitTable({
     RUNTIME: { code: 1, meaning: 'runtime error' },
     USAGE: { code: 2, meaning: 'bad config, usage, password source or database path' },
     NOT_FOUND: { code: 3, meaning: 'not found, or already exists' },
+    BUSY: { code: 4, meaning: 'the daemon runs or the database is in use: stop it first (restore)' },
   },
   byError: {
     USAGE: 'USAGE',
@@ -35,6 +37,9 @@ const table = exitTable({
     ADMIN_NOT_RUNNING: 'NOT_FOUND',
     ADMIN_OUT_EXISTS: 'NOT_FOUND',
     ADMIN_COPY_NOT_EMPTY: 'NOT_FOUND',
+    ADMIN_RESTORE_INVALID: 'USAGE',
+    ADMIN_BACKEND: 'USAGE',
+    ADMIN_DAEMON_RUNNING: 'BUSY',
   },
   byPrefix: [['CONFIG_', 'USAGE']],
   fallback: 'RUNTIME',
@@ -44,6 +49,7 @@ export const EXIT_OK = table.status.OK;
 export const EXIT_RUNTIME = table.status.RUNTIME;
 export const EXIT_CONFIG = table.status.USAGE;
 export const EXIT_NOT_FOUND = table.status.NOT_FOUND;
+export const EXIT_BUSY = table.status.BUSY;
 /** The worker could not prove it dropped its privileges (the worker's own status, not an error code's). */
 export const EXIT_PRIVSEP = 3;
 

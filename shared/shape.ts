@@ -40,6 +40,14 @@ export function int(min: number, max: number): Shape<number> {
   };
 }
 
+/** A finite number (not NaN, not ±Infinity) in [min, max]. */
+export function finite(min: number, max: number): Shape<number> {
+  return (v, path) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ShapeError(path, `must be a number in ${min}..${max}`);
+    return v;
+  };
+}
+
 /** A string of 1..maxChars characters (UTF-16 units; limits are about size), matching `re` when given. */
 export function text(o: { re?: RegExp; maxChars?: number; minChars?: number; what?: string } = {}): Shape<string> {
   const min = o.minChars ?? 1;

@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import { openStore } from '../store/open.js';
+import type { Db } from '../store/sqlite/migrate.js';
 import type { Store } from '../store/types.js';
 import { findAccount, type AccountInfo } from '../account.js';
 
@@ -50,10 +51,24 @@ export async function openAdminDatabase(cfg: TumblerConfig, now: () => number = 
 }
 
 /**
+ * An existing SQLite file opened, NOT migrated, with its owner's identity when that is the worker
+ * account (as openAdminDatabase does: whatever SQLite creates beside it stays the worker's), for
+ * backup and restore, which take a database as it is. STORE_NOT_FOUND when there is none.
+ */
+export async function openSqliteAsOwner(cfg: TumblerConfig, path: string): Promise<Db> {
+  const { openDatabase } = await import('../store/sqlite/migrate.js');
+  const { asUser } = await import('../store/sqlite/as-user.js');
+  if (!existsSync(path)) throw new TumblerError('STORE_NOT_FOUND', `no database at ${path}`);
+  const account = findAccount(cfg.user);
+  const owner = account && lstatSync(path).uid === account.uid ? account : null;
+  return asUser(owner && { uid: owner.uid, gid: owner.gid }, () => openDatabase(path));
+}
+
+/**
  * Create the database directory 0700 for the worker; missing parents 0755 (the worker must pass
  * through them). An existing directory is left as it is.
  */
-function prepareDirectory(dir: string, account: AccountInfo): void {
+export function prepareDirectory(dir: string, account: AccountInfo): void {
   if (existsSync(dir)) return;
   mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
   mkdirSync(dir, { mode: 0o700 });

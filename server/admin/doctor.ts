@@ -56,16 +56,30 @@ export async function runDoctor(configPath: string): Promise<Check[]> {
   if (cfg.store.backend === 'sqlite') checks.push(...databaseChecks(cfg.store.path, account));
   else checks.push(...await passwordFileChecks(cfg.store.passwordFile, account));
 
+  // 4b. The metrics exporter's account, when metrics are on.
+  if (cfg.metrics) checks.push(metricsUserCheck(cfg.metrics.user, cfg.user));
+
   // 5. The clock (knock timestamps).
   checks.push(clockCheck());
   return checks;
+}
+
+/** The exporter runs as [metrics] user: it must exist, unprivileged, and better not be the worker's account. */
+export function metricsUserCheck(user: string, workerUser: string): Check {
+  const a = findAccount(user);
+  if (!a) return { name: 'metrics-user', status: 'fail', detail: `user ${user} does not exist`, hint: `useradd --system --no-create-home ${user}, or set [metrics] user` };
+  if (a.uid === 0 || a.gid === 0) return { name: 'metrics-user', status: 'fail', detail: `user ${user} is root or in group 0`, hint: 'the exporter must run unprivileged' };
+  if (user === workerUser) {
+    return { name: 'metrics-user', status: 'warn', detail: `${user} is also the worker's account`, hint: 'an exploited exporter could then read the database (device keys): use an account that owns nothing' };
+  }
+  return { name: 'metrics-user', status: 'ok', detail: `${user} uid ${a.uid} gid ${a.gid}` };
 }
 
 const MARK: Record<Check['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
 
 export function registerDoctor(program: Command, configPath: () => string): void {
   usageErrors(program.command('doctor'))
-    .description('check the host: root, config, nft/iptables, our table, other tables that drop DNAT\'d traffic, libpcap, interfaces, worker user, database permissions, clock')
+    .description('check the host: root, config, nft/iptables, our table, other tables that drop DNAT\'d traffic, libpcap, interfaces, worker user, database permissions, metrics user, clock')
     .option('--json', 'print the findings as JSON')
     .addHelpText('after', '\nEach check reports ok, warn or fail with a hint. Exit status 0 when nothing fails, 1 otherwise.')
     .action(action(async (opts: { json?: boolean }) => {

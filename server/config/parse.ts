@@ -14,6 +14,7 @@ import { TumblerError } from '../../shared/errors.js';
 import { Field, Source, Table } from './fields.js';
 import { MAX_CONFIG_BYTES, MAX_TOML_DEPTH } from './limits.js';
 import { KeyLines } from './lines.js';
+import { readMetrics } from './metrics.js';
 import { checkOverlaps } from './overlap.js';
 import { describeTomlError } from './syntax.js';
 import { readFleet, readGrant, readKnock, readServer, readServices, readStore, TOP_LEVEL_KEYS } from './sections.js';
@@ -53,6 +54,7 @@ export function parseConfig(text: string, file: string): TumblerConfig {
   const services = readServices(root);
   const store = readStore(root, server.database);
   const fleet = readFleet(root, server.addresses);
+  const metrics = readMetrics(root);
 
   // 4. Across tables.
   checkOverlaps(src, server, knock, grant, services);
@@ -83,6 +85,7 @@ export function parseConfig(text: string, file: string): TumblerConfig {
         }),
       ),
     ),
+    ...(metrics && { metrics: Object.freeze({ listen: Object.freeze(metrics.listen), user: metrics.user }) }),
   });
 }
 

@@ -1,5 +1,6 @@
 /**
- * The tables of tumblerd.toml: [server], [knock], [grant], [services.<name>], [store], [fleet].
+ * The tables of tumblerd.toml: [server], [knock], [grant], [services.<name>], [store], [fleet]
+ * ([metrics]: metrics.ts).
  * Each reader lists its allowed keys (the table that documents the format), rejects any other,
  * then reads each key with its checker, default and meaning. Cross-table checks: overlap.ts.
  */
@@ -11,7 +12,7 @@ import {
 import * as L from './limits.js';
 import type { FirewallBackend, FleetConfig, LogFormat, PortRange, ServiceConfig, ServiceTarget, StoreBackend, StoreConfig } from './types.js';
 
-export const TOP_LEVEL_KEYS = ['server', 'knock', 'grant', 'services', 'store', 'fleet'] as const;
+export const TOP_LEVEL_KEYS = ['server', 'knock', 'grant', 'services', 'store', 'fleet', 'metrics'] as const;
 const SERVER_KEYS = ['interfaces', 'addresses', 'user', 'database', 'log_format', 'firewall', 'break_glass'];
 const KNOCK_KEYS = ['ports', 'timestamp_window', 'grace'];
 const GRANT_KEYS = ['ports', 'default_ttl', 'max_ttl'];

@@ -33,6 +33,17 @@ export interface FleetConfig {
 }
 export type LogFormat = 'json' | 'text';
 
+/** Where the metrics exporter listens: a loopback TCP address or a Unix socket path. */
+export type MetricsListen =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+export interface MetricsConfig {
+  readonly listen: MetricsListen;
+  /** The unprivileged account the exporter runs as (default "nobody"). */
+  readonly user: string;
+}
+
 export interface TumblerConfig {
   readonly file: string; // absolute path of the file it came from
   readonly interfaces: readonly string[];
@@ -50,4 +61,6 @@ export interface TumblerConfig {
   readonly maxTtlSec: number;
   readonly breakGlass: readonly string[]; // CIDRs always allowed to the service ports, canonical "addr/prefix"
   readonly services: readonly ServiceConfig[];
+  /** The Prometheus exporter ([metrics]); absent when metrics are off (the default). */
+  readonly metrics?: MetricsConfig;
 }

@@ -1,3 +1,12 @@
+import { LAST_INCIDENTS } from '../state/monitor-state.js';
+
+/** Grants by service: the kernel took them, removed before their expiry, ran out (grant-book.ts). */
+export interface GrantTally {
+  readonly opened: Record<string, number>;
+  readonly closed: Record<string, number>;
+  readonly expired: Record<string, number>;
+}
+
 /**
  * The monitor's counters, in one object that a metrics or status task can publish as it is:
  * requests by op, incidents, refusals and firewall failures by code, drift repairs by kind,
@@ -28,6 +37,10 @@ export interface MonitorCounters {
   workerRestarts: number;
   /** False from the moment drift is seen until a repair succeeds. */
   firewallIntact: boolean;
+  /** Grants by service (counted by the grant book). */
+  readonly grants: GrantTally;
+  /** The last incidents with their time, oldest first (recordIncident). */
+  readonly lastIncidents: Array<{ readonly atMs: number; readonly code: string }>;
 }
 
 export function createCounters(now: () => number = Date.now): MonitorCounters {
@@ -45,7 +58,16 @@ export function createCounters(now: () => number = Date.now): MonitorCounters {
     workerStarts: 0,
     workerRestarts: 0,
     firewallIntact: true,
+    grants: { opened: {}, closed: {}, expired: {} },
+    lastIncidents: [],
   };
+}
+
+/** An incident: counted by code and kept, with its time, among the last few. */
+export function recordIncident(c: MonitorCounters, code: string, atMs: number): void {
+  bump(c.incidents, code);
+  c.lastIncidents.push({ atMs, code });
+  if (c.lastIncidents.length > LAST_INCIDENTS) c.lastIncidents.splice(0, c.lastIncidents.length - LAST_INCIDENTS);
 }
 
 /** counts[key] += n. */

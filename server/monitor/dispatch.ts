@@ -143,7 +143,7 @@ export class Dispatcher {
       id: req.id,
       kind: 'call',
       call: async () => {
-        this.d.book.retain(all);
+        this.d.book.retain(all, this.now());
         return { removed: await this.d.firewall.reconcile(all) };
       },
     };
@@ -160,7 +160,7 @@ export class Dispatcher {
 
   private answerClose(req: CloseRequest): Step {
     const r = validateClose(req, this.d.config);
-    this.d.book.remove(r); // before the kernel: a repair meanwhile must not bring it back
+    this.d.book.remove(r, this.now()); // before the kernel: a repair meanwhile must not bring it back
     return {
       id: req.id,
       kind: 'call',
@@ -218,7 +218,7 @@ export class Dispatcher {
         this.d.book.confirm(o.grant, this.now());
         return { id: o.id, ok: true };
       }
-      this.d.book.remove(o.grant);
+      this.d.book.remove(o.grant, this.now());
       return this.failed(o.id, failure);
     });
   }

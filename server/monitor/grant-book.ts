@@ -8,12 +8,15 @@
  * restores it too) and confirmed once the kernel has it; a failed open removes it again. A close
  * removes the entry before the kernel element. Expiry times are taken before the kernel call, so
  * an entry never outlives its element. Expired entries leave when room is needed and on prune().
+ * It tallies, by service, the grants the kernel took (opened), those removed before their expiry
+ * (closed: by the worker, a reconcile or another tool) and those that ran out (expired).
  */
 import { MAX_GRANTS } from '../../shared/ipc/constants.js';
 import type { GrantKey } from '../../shared/ipc/messages.js';
 import type { Grant, KernelGrant } from './firewall/types.js';
 import { NO_EXPIRY } from './firewall/types.js';
 import { grantKeyString } from './firewall/values.js';
+import { bump, type GrantTally } from './counters.js';
 import { Refusal } from './verdict.js';
 
 interface Entry {
@@ -27,7 +30,10 @@ const keyOf = (k: GrantKey): string => grantKeyString(k.family, k.address, k.por
 export class GrantBook {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly max = MAX_GRANTS) {}
+  constructor(
+    private readonly max = MAX_GRANTS,
+    private readonly tally: GrantTally = { opened: {}, closed: {}, expired: {} },
+  ) {}
 
   /** Entries held, expired or not. */
   get size(): number {
@@ -48,6 +54,7 @@ export class GrantBook {
     const key = keyOf(g);
     const old = this.entries.get(key);
     if (old && old.expiresAtMs > now) throw new Refusal('MONITOR_DUPLICATE', 'grant is open');
+    if (old) this.forget(key, old, now);
     if (!old && this.entries.size >= this.max) {
       this.prune(now);
       if (this.entries.size >= this.max) throw new Refusal('MONITOR_FULL', `${this.max} grants are open`);
@@ -59,18 +66,22 @@ export class GrantBook {
   /** The kernel holds the reserved grant now. */
   confirm(k: GrantKey, now: number): void {
     const e = this.entries.get(keyOf(k));
+    if (e && e.confirmedAtMs === null) bump(this.tally.opened, e.grant.service);
     if (e) e.confirmedAtMs = now;
   }
 
   /** Forget a grant (closed, failed, or deleted by another tool). True when it was recorded. */
-  remove(k: GrantKey): boolean {
-    return this.entries.delete(keyOf(k));
+  remove(k: GrantKey, now = Date.now()): boolean {
+    const key = keyOf(k);
+    const e = this.entries.get(key);
+    if (e) this.forget(key, e, now);
+    return e !== undefined;
   }
 
   /** Keep only the grants in `keep` (the worker's reconcile list). */
-  retain(keep: Iterable<GrantKey>): void {
+  retain(keep: Iterable<GrantKey>, now = Date.now()): void {
     const wanted = new Set([...keep].map(keyOf));
-    for (const key of this.entries.keys()) if (!wanted.has(key)) this.entries.delete(key);
+    for (const [key, e] of this.entries) if (!wanted.has(key)) this.forget(key, e, now);
   }
 
   /**
@@ -82,7 +93,7 @@ export class GrantBook {
     let dropped = 0;
     for (const [key, e] of this.entries) {
       if (e.confirmedAtMs !== null && e.confirmedAtMs < listedAtMs && e.expiresAtMs > listedAtMs && !present.has(key)) {
-        this.entries.delete(key);
+        this.forget(key, e, listedAtMs);
         dropped++;
       }
     }
@@ -111,6 +122,20 @@ export class GrantBook {
 
   /** Drop expired entries. */
   prune(now: number): void {
-    for (const [key, e] of this.entries) if (e.expiresAtMs <= now) this.entries.delete(key);
+    for (const [key, e] of this.entries) if (e.expiresAtMs <= now) this.forget(key, e, now);
+  }
+
+  /** Grants the kernel holds and that have not expired at `now`, by service. */
+  openByService(now: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of this.entries.values()) if (e.confirmedAtMs !== null && e.expiresAtMs > now) bump(out, e.grant.service);
+    return out;
+  }
+
+  /** Delete an entry; a grant the kernel held is tallied as expired or closed (a failed open is neither). */
+  private forget(key: string, e: Entry, now: number): void {
+    this.entries.delete(key);
+    if (e.confirmedAtMs === null) return;
+    bump(e.expiresAtMs <= now ? this.tally.expired : this.tally.closed, e.grant.service);
   }
 }

@@ -1,16 +1,22 @@
 /**
  * `tumblerd run`: the privileged monitor's start-up. Takes the config as parsed (and its text, to
  * hand to the worker), prepares the state directory for the worker's user, installs and guards
- * the firewall table, starts and supervises the worker.
+ * the firewall table, starts and supervises the worker, publishes its state next to the pid file
+ * (for `tumblerd status` and the metrics) and, when [metrics] listen is set, starts the
+ * unprivileged exporter.
  */
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import { requireWorkerAccount } from '../account.js';
 import { createLogger } from '../log.js';
+import { removeStateFile, statePaths } from '../state/file.js';
 import type { MonitorCounters } from './counters.js';
+import { ExporterProcess } from './exporter.js';
+import { MonitorPublisher } from './publish.js';
 import { startMonitor } from './start.js';
+import { prepareWorkerStateDir } from './state-dir.js';
 
 export const DEFAULT_PID_FILE = '/run/tumbler/tumblerd.pid';
 
@@ -33,21 +39,37 @@ export async function runDaemon(config: TumblerConfig, configText: string, pidFi
       throw new TumblerError('STORE_OPEN', `${config.file}: cannot create the database directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
+  // Published state next to the pid file: the worker's directory is its own (state-dir.ts).
+  const paths = statePaths(pidFile);
+  mkdirSync(dirname(pidFile), { recursive: true, mode: 0o755 });
+  prepareWorkerStateDir(paths.workerDir, account);
+  // The exporter's account is checked before anything starts (exit 2 when it does not exist).
+  const exporter = config.metrics ? new ExporterProcess({ metrics: config.metrics, paths, workerUid: account.uid, log, logFormat: config.logFormat }) : null;
   // A worker that cannot start for a reason no restart fixes ends the daemon with exit 2 (systemd's
   // RestartPreventExitStatus=2); the firewall table stays, so the protected ports stay closed.
   let fatal = (): void => undefined;
-  const monitor = await startMonitor({ config, configText, log, worker: { onFatal: () => fatal() } });
+  const monitor = await startMonitor({ config, configText, log, worker: { onFatal: () => fatal(), stateFile: paths.worker } });
   log.log('info', 'monitor.started', { firewall: config.firewall, pid: process.pid, grants: monitor.book.size });
-  mkdirSync(dirname(pidFile), { recursive: true, mode: 0o755 });
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
+  const publisher = new MonitorPublisher({
+    file: paths.monitor, config, counters: monitor.counters, book: monitor.book, workerPid: () => monitor.supervisor.workerPid, log,
+  });
   const stop = async (signal: string, exitCode = 0): Promise<void> => {
     log.log(exitCode ? 'error' : 'info', 'monitor.stopping', { signal });
+    publisher.stop();
+    await exporter?.stop();
     await monitor.stop();
+    try {
+      removeStateFile(paths.worker);
+      rmdirSync(paths.workerDir); // only when empty: whatever else is there stays
+    } catch { /* the worker's directory: whatever is there, status checks the pids */ }
     rmSync(pidFile, { force: true });
     process.exit(exitCode);
   };
   fatal = () => void stop('worker-config-error', 2);
   monitor.supervisor.start();
+  publisher.start();
+  exporter?.start();
   forwardStats = () => {
     const pid = monitor.supervisor.workerPid;
     try {

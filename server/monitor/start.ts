@@ -18,7 +18,7 @@ export interface MonitorOptions {
   readonly log: Logger;
   readonly firewall?: FirewallOptions;
   readonly guard?: { readonly events?: boolean; readonly timings?: Partial<GuardTimings> };
-  readonly worker?: Pick<SupervisorOptions, 'workerArgv' | 'backoffMs' | 'onFatal'>;
+  readonly worker?: Pick<SupervisorOptions, 'workerArgv' | 'backoffMs' | 'onFatal' | 'stateFile'>;
   readonly now?: () => number;
 }
 
@@ -36,7 +36,7 @@ export interface Monitor {
 export async function startMonitor(o: MonitorOptions): Promise<Monitor> {
   const now = o.now ?? Date.now;
   const counters = createCounters(now);
-  const book = new GrantBook();
+  const book = new GrantBook(undefined, counters.grants);
   const firewall = createFirewall(o.config, o.firewall);
   // 1. Grants already in the kernel (a restart of tumblerd) become ours to guard.
   book.load(await firewall.list(), now());

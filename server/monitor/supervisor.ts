@@ -16,7 +16,7 @@ import { encodeFrame, FrameDecoder, MAX_OUTSTANDING } from '../../shared/ipc/ind
 import { isTumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { bump, createCounters, type MonitorCounters } from './counters.js';
+import { createCounters, recordIncident, type MonitorCounters } from './counters.js';
 import { Dispatcher } from './dispatch.js';
 import type { FirewallBackend } from './firewall/types.js';
 import { GrantBook } from './grant-book.js';
@@ -48,6 +48,8 @@ export interface SupervisorOptions {
   readonly backoffMs?: readonly number[];
   /** The worker exited 2 (bad config, database path or worker user): restarting cannot help. */
   readonly onFatal?: (exitCode: number) => void;
+  /** Where the worker publishes its state (server/state/file.ts); none when absent. */
+  readonly stateFile?: string;
 }
 
 /** The worker's exit status for errors no restart can fix (server/worker/main.ts). */
@@ -68,10 +70,11 @@ export class Supervisor {
     const entry = fileURLToPath(new URL(`../worker/main${ext}`, import.meta.url));
     this.workerArgv = o.workerArgv ?? [
       process.execPath, ...process.execArgv, entry, '--config', o.config.file, '--config-fd', String(WORKER_CONFIG_FD),
+      ...(o.stateFile !== undefined ? ['--state-file', o.stateFile] : []),
     ];
     this.backoffMs = o.backoffMs ?? BACKOFF_MS;
     this.counters = o.counters ?? createCounters();
-    this.book = o.book ?? new GrantBook();
+    this.book = o.book ?? new GrantBook(undefined, this.counters.grants);
   }
 
   /** Incidents since start, by code (they outlive the worker that caused them). */
@@ -109,7 +112,7 @@ export class Supervisor {
     const incident = (code: string): void => {
       if (dead) return;
       dead = true;
-      bump(this.counters.incidents, code);
+      recordIncident(this.counters, code, Date.now());
       log.log('error', 'monitor.incident', { code, worker: child.pid, action: 'kill_and_restart' });
       child.kill('SIGKILL');
     };

@@ -17,6 +17,7 @@ import type { Triple } from './assembler.js';
 import type { Counters } from './counters.js';
 import type { ReplyTarget } from './reply-sender.js';
 import type { StoreHealth } from './store-health.js';
+import type { KnockTimings } from './timings.js';
 import type { Decision } from './verifier.js';
 
 export type Accepted = Extract<Decision, { kind: 'accept' }>;
@@ -40,10 +41,15 @@ export interface WorkerDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly random: (n: number) => Buffer;
+  /** A monotonic clock in (fractional) milliseconds for the store timings (default performance.now). */
+  readonly monotonicMs?: () => number;
 }
 
 export interface GrantDeps extends WorkerDeps {
   readonly counters: Counters;
+  readonly timings: KnockTimings;
+  /** Monotonic milliseconds, for the store timing. */
+  readonly monotonicMs: () => number;
   readonly health: StoreHealth;
   /** A sequence this gateway just issued: the pre-filter passes it at once. */
   readonly issued: (next: Sequence) => void;
@@ -73,6 +79,8 @@ export class Granter {
       // 2. One transaction: consume (or recover), issue the next sequence, record grant and audit.
       const reply = await this.commit(a, opened.port, ttl, family, address);
       counters.count(a.mode === 'first' ? 'granted' : 'granted_recovery');
+      // Knock → grant: from the first knock packet's capture to a grant in the firewall and the store.
+      this.d.timings.observe('knock_to_grant', (this.d.now() - Math.min(t[0].atMs, t[1].atMs, t[2].atMs)) / 1000);
       this.d.log.log('info', 'grant.opened', {
         user: c.userName, device: c.deviceName, address, service: a.service.name, port: opened.port, ttl, mode: a.mode,
       });
@@ -80,7 +88,7 @@ export class Granter {
       await this.d.replies.send(replyTarget(t, family, address), reply);
     } catch (e) {
       const code = isTumblerError(e) ? e.code : 'UNKNOWN';
-      counters.count(`grant_failed.${code}`);
+      counters.count(`grant_failed.${code}.${a.service.name}`);
       if (code === 'STORE_UNAVAILABLE') this.d.health.failed(e, 'accept');
       else this.d.log.limited('error', 'grant.failed', { code, user: c.userName, device: c.deviceName, address });
       if (opened && code !== 'REPLY_SEND') await firewall.close(opened).catch(() => undefined);
@@ -110,10 +118,15 @@ export class Granter {
     return withFreshSequence(this.d.config.knockPorts, random, async (next) => {
       const reply = sealReply(key, { grantedPort: port, expiresAt, next, serverTimeMs: nowMs, observed: parseAddress(address) },
         { sequence: a.sequence, isns: a.isns }, random);
-      await store.acceptKnock({
-        sequenceId: c.sequenceId, deviceId: c.deviceId, ts: a.declaration.timestamp, isns: a.isns, address, family,
-        service: a.service.name, port, ttlSec, next, reply, mode: a.mode,
-      });
+      const started = this.d.monotonicMs();
+      try {
+        await store.acceptKnock({
+          sequenceId: c.sequenceId, deviceId: c.deviceId, ts: a.declaration.timestamp, isns: a.isns, address, family,
+          service: a.service.name, port, ttlSec, next, reply, mode: a.mode,
+        });
+      } finally {
+        this.d.timings.observe('store_accept', (this.d.monotonicMs() - started) / 1000);
+      }
       this.d.health.succeeded();
       this.d.issued(next);
       return reply;

@@ -7,6 +7,7 @@
  * admins are carried out on this gateway's own grants. Everything it touches is injected, so
  * integration tests drive it with crafted frames.
  */
+import { performance } from 'node:perf_hooks';
 import { isTumblerError } from '../../shared/errors.js';
 import type { IpFamily } from '../../shared/net/address.js';
 import { TCP_ACK, TCP_SYN } from '../../shared/packet/constants.js';
@@ -25,6 +26,7 @@ import { Rerun } from './rerun.js';
 import { StoreHealth } from './store-health.js';
 import { ProbeResponder } from './probe.js';
 import { inSequence, settles } from './settle.js';
+import { KnockTimings } from './timings.js';
 import { Verifier, type Decision } from './verifier.js';
 
 export type { FirewallClient, ReplyPort } from './grant.js';
@@ -35,6 +37,8 @@ type Source = { family: IpFamily; bytes: Buffer; address: string };
 
 export class KnockService implements StoreListener {
   readonly counters = new Counters();
+  readonly timings = new KnockTimings();
+  private readonly monotonicMs: () => number;
   private readonly assembler = new Assembler({ perSource: LIMITS.pendingPerSource, maxSources: LIMITS.pendingSources, ttlMs: LIMITS.pendingTtlMs });
   private readonly filter: PacketFilter;
   private readonly verifier: Verifier;
@@ -54,9 +58,21 @@ export class KnockService implements StoreListener {
 
   constructor(private readonly d: KnockServiceDeps) {
     this.filter = new PacketFilter(d.config.knockPorts);
-    this.verifier = new Verifier({ store: d.store, services: d.config.services, windowSec: d.config.timestampWindowSec, graceSec: d.config.graceSec });
+    this.monotonicMs = d.monotonicMs ?? (() => performance.now());
+    // The lookup is timed on its own (store latency), not with the verifier's crypto.
+    const findByKey = async (key: Buffer) => {
+      const started = this.monotonicMs();
+      try {
+        return await d.store.findByKey(key);
+      } finally {
+        this.timings.observe('store_lookup', (this.monotonicMs() - started) / 1000);
+      }
+    };
+    this.verifier = new Verifier({ store: { findByKey }, services: d.config.services, windowSec: d.config.timestampWindowSec, graceSec: d.config.graceSec });
     this.health = new StoreHealth(d.log, this.counters, d.now);
-    this.granter = new Granter({ ...d, counters: this.counters, health: this.health, issued: (s) => this.addToFilter(s) });
+    this.granter = new Granter({
+      ...d, counters: this.counters, timings: this.timings, monotonicMs: this.monotonicMs, health: this.health, issued: (s) => this.addToFilter(s),
+    });
     this.ourAddresses = new Set(d.config.addresses);
     this.probes = new ProbeResponder({ windowSec: d.config.timestampWindowSec, graceSec: d.config.graceSec, send: (t, p) => d.replies.send(t, p),
       log: d.log, count: (n) => this.count(n), now: d.now, random: d.random });
@@ -127,6 +143,11 @@ export class KnockService implements StoreListener {
     }
   }
 
+  /** The store's health as the knock path sees it (for the published state). */
+  get storeHealth(): StoreHealth {
+    return this.health;
+  }
+
   get pending(): { sources: number; packets: number; inFlight: number } {
     return { sources: this.assembler.sources, packets: this.assembler.packets, inFlight: this.inFlight.size };
   }
@@ -162,7 +183,10 @@ export class KnockService implements StoreListener {
       return;
     }
     const triples = this.assembler.add(p.src, { dstPort: p.dstPort, isn: p.seq, srcPort: p.srcPort, dstAddress: p.dst, atMs: tsMs });
-    if (triples.length) this.track(this.onTriples(source, triples));
+    if (triples.length) {
+      this.counters.count('assembled', triples.length);
+      this.track(this.onTriples(source, triples));
+    }
   }
 
   /** Try the assembled combinations in turn; the first that is a knock uses up its packets. */

@@ -22,6 +22,7 @@ import { readInheritedConfig } from './inherited-config.js';
 import { dropPrivileges, hardenBeforeDrop } from './privileges.js';
 import { requireWorkerAccount } from '../account.js';
 import { EXIT_CONFIG, EXIT_PRIVSEP, EXIT_RUNTIME, exitCodeFor } from '../exit-codes.js';
+import { WorkerPublisher, type PcapCounts } from './publish.js';
 import { ReplySender } from './reply-sender.js';
 import { STORE_LOG_INTERVAL_MS } from './store-health.js';
 import { escapeControl } from '../escape.js';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   };
   const configPath = arg('--config');
   const configFd = Number(arg('--config-fd'));
+  const stateFile = arg('--state-file'); // where to publish (server/state/file.ts); set by the monitor
   if (!configPath || !Number.isInteger(configFd) || configFd < 3) {
     process.stderr.write('tumblerd worker: --config FILE --config-fd N are required (started by `tumblerd run`)\n');
     process.exit(EXIT_CONFIG);
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   await monitor.reconcile(live);
 
   service = new KnockService({ config, store, firewall: monitor, replies, log, now: Date.now, random: randomBytes });
+  const startedAtMs = Date.now();
   const sequences = await service.rebuildFilter();
   store.watch(service); // sequences issued by other gateways, admin changes, close requests
   for (const [f, l, t] of early.splice(0)) service.onFrame(f, l, t);
@@ -95,12 +98,16 @@ async function main(): Promise<void> {
 
   // 4. Backstop for anything a push missed: a full rebuild and the close requests, periodically.
   setInterval(() => service!.resync(), LIMITS.filterRebuildMs).unref();
+  const pcapCounts = (): PcapCounts => captures.map((c) => c.stats())
+    .reduce((a, s) => ({ received: a.received + s.received, dropped: a.dropped + s.dropped, ifDropped: a.ifDropped + s.ifDropped }), { received: 0, dropped: 0, ifDropped: 0 });
   const logStats = (): void => {
-    const pcap = captures.map((c) => c.stats()).reduce((a, s) => ({ received: a.received + s.received, dropped: a.dropped + s.dropped }), { received: 0, dropped: 0 });
+    const pcap = pcapCounts();
     log.log('info', 'worker.stats', { ...service!.counters.values, pcap_received: pcap.received, pcap_dropped: pcap.dropped, ...service!.pending });
   };
   setInterval(logStats, 60_000).unref();
   onStatsSignal = logStats; // counters on demand (operators, benchmarks)
+  // 5. The state `tumblerd status` and the metrics exporter read, every second.
+  if (stateFile) new WorkerPublisher({ file: stateFile, service, pcap: pcapCounts, backend: config.store.backend, startedAtMs, log }).start();
 
   const stop = (): void => {
     log.log('info', 'worker.stopping', {});

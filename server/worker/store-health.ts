@@ -13,6 +13,8 @@ export class StoreHealth {
   private failing = false;
   private lastLogAt = -Infinity;
   private since = 0;
+  private failingSinceMs: number | null = null;
+  private lastCode: string | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -25,11 +27,19 @@ export class StoreHealth {
     return !this.failing;
   }
 
+  /** For the published state: healthy, or failing since when and with which code. */
+  get state(): { healthy: boolean; failingSinceMs?: number; lastFailure?: string } {
+    if (!this.failing) return { healthy: true, ...(this.lastCode !== null && { lastFailure: this.lastCode }) };
+    return { healthy: false, failingSinceMs: this.failingSinceMs!, lastFailure: this.lastCode! };
+  }
+
   failed(e: unknown, during: string): void {
     const code = isTumblerError(e) ? e.code : 'STORE_ERROR';
     this.counters.count(`store_failed.${code}`);
     this.since++;
     const t = this.now();
+    this.lastCode = code;
+    if (!this.failing) this.failingSinceMs = t;
     if (!this.failing || t - this.lastLogAt >= this.intervalMs) {
       this.log.log('error', 'store.unavailable', { code, during, failures: this.since });
       this.lastLogAt = t;
@@ -41,6 +51,7 @@ export class StoreHealth {
   succeeded(): void {
     if (!this.failing) return;
     this.failing = false;
+    this.failingSinceMs = null;
     this.log.log('info', 'store.recovered', { failures: this.since });
     this.since = 0;
   }

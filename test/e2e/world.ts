@@ -63,6 +63,11 @@ export class Gateway {
     readonly configPath: string,
   ) {}
 
+  /** The pid file `startDaemon` gives `tumblerd run` (status and restore read it). */
+  get pidFile(): string {
+    return join(this.world.dir, `tumblerd-${this.name}.pid`);
+  }
+
   /** `tumblerd` admin command inside this gateway's namespace (as root, like an admin would). */
   admin(args: string[]): RunResult {
     return sh('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'), '--config', this.configPath, ...args]);
@@ -71,7 +76,7 @@ export class Gateway {
   /** Start the real daemon; resolves when its worker reports ready (or at once with { ready: false }). */
   async startDaemon(o: { ready?: boolean } = {}): Promise<void> {
     const d = this.world.spawnTracked('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'),
-      '--config', this.configPath, 'run', '--pid-file', join(this.world.dir, `tumblerd-${this.name}.pid`)], { stdio: 'pipe' });
+      '--config', this.configPath, 'run', '--pid-file', this.pidFile], { stdio: 'pipe' });
     this.daemon = d;
     this.daemonLog = '';
     d.stdout!.on('data', (b: Buffer) => { this.daemonLog += b.toString(); });
@@ -260,7 +265,7 @@ export class World {
   }
 
   /** tumblerd.toml per gateway: this world's addresses and services unless given (a subclass's topology). */
-  writeConfig(o: { window?: number; grace?: number; ttl?: number; addresses?: readonly string[]; services?: string; firewall?: 'nftables' | 'iptables' }): void {
+  writeConfig(o: { window?: number; grace?: number; ttl?: number; addresses?: readonly string[]; services?: string; firewall?: 'nftables' | 'iptables'; extra?: string }): void {
     const store = this.fleet
       ? `[store]\nbackend = "postgres"\nurl = "${this.pgUrl}"\n`
       : `[store]\nbackend = "sqlite"\npath = "${this.dbPath}"\n`;
@@ -297,7 +302,7 @@ target = "${g.address}:22"
 [services.inner]
 id = 2
 target = "${INTERNAL_ADDR}:22"`}
-`, { mode: 0o644 });
+${o.extra ?? ''}`, { mode: 0o644 });
     }
   }
 

@@ -113,7 +113,7 @@ test(`the same knock at two gateways at once, ${ROUNDS} times: exactly one grant
   }
   const grants = await gw[0]!.store.listGrants();
   assert.equal(grants.length, ROUNDS);
-  const lost = gw.map((g) => g.service.counters.get('grant_failed.STORE_CONFLICT'));
+  const lost = gw.map((g) => g.service.counters.get('grant_failed.STORE_CONFLICT.ssh'));
   t.diagnostic(`winners: gw-a ${wins['gw-a']}, gw-b ${wins['gw-b']}; accepts lost to the other gateway: ${lost.join(', ')}; resent: ${gw.map((g) => g.service.counters.get('resent')).join(', ')}`);
   assert.ok(lost[0]! + lost[1]! > 0, 'the race was real: some accepts reached the database together');
 });

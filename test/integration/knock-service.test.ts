@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TumblerError } from '../../shared/errors.js';
 import { buildSyn } from '../../shared/packet/tcp.js';
 import { chooseSynShape } from '../../shared/packet/syn-shape.js';
 import { encodeKnock, knockIsns, knockKeys, type Knock } from '../../shared/protocol/knock.js';
@@ -21,6 +22,9 @@ import { SqliteStore } from '../../server/store/sqlite/store.js';
 import { KnockService, type FirewallClient, type ReplyPort } from '../../server/worker/knock-service.js';
 import type { ReplyTarget } from '../../server/worker/reply-sender.js';
 import { LIMITS } from '../../server/worker/limits.js';
+import { WorkerPublisher } from '../../server/worker/publish.js';
+import { readStateFile } from '../../server/state/file.js';
+import { HISTOGRAM_BUCKETS, workerStateShape } from '../../server/state/worker-state.js';
 
 const SERVER = '192.0.2.1';
 const CLIENT = '198.51.100.2';
@@ -47,7 +51,14 @@ const config: TumblerConfig = {
 class RecordingFirewall implements FirewallClient {
   opened: Array<{ address: string; port: number; service: string }> = [];
   closed: Array<{ address: string; port: number }> = [];
-  async open(g: { address: string; port: number; service: string }) { this.opened.push(g); }
+  /** The next open fails with this code (as the monitor's answer would). */
+  failNext: string | null = null;
+  async open(g: { address: string; port: number; service: string }) {
+    const code = this.failNext;
+    this.failNext = null;
+    if (code) throw new TumblerError(code, 'refused');
+    this.opened.push(g);
+  }
   async close(g: { address: string; port: number }) { this.closed.push(g); }
 }
 class RecordingReplies implements ReplyPort {
@@ -315,4 +326,57 @@ test('a store that fails on lookup fails closed without throwing; knocks are cou
   assert.equal(replies.sent.length, 0);
   assert.equal(service.counters.get('reject.STORE_UNAVAILABLE'), 1);
   await assert.rejects(service.rebuildFilter());
+});
+
+// Issue 15: what the worker publishes for `tumblerd status` and the metrics (server/worker/publish.ts).
+test('the published worker state counts exactly what happened: one grant, one replay, one failed open; timings; the last minute', async () => {
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
+  const { frames, knock, srcPorts } = knockFrames(seqA);
+  for (const f of frames) service.onFrame(f, 'RAW', now - 7); // captured 7 ms before the grant
+  await service.idle();
+  const next = openReply(replyKey(key), replies.sent[0]!.payload, { sequence: seqA, isns: knockIsns(knock) }).next;
+  const shape = chooseSynShape(4, rnd);
+  await feed(knock.map((p, i) => buildSyn({ family: 4, src: OTHER, dst: SERVER, srcPort: srcPorts[i]!, dstPort: p.dstPort, isn: p.isn, shape })));
+  now += 2000;
+  fw.failNext = 'FIREWALL_TIMEOUT';
+  await feed(knockFrames(next).frames);
+  assert.equal(fw.opened.length, 1);
+
+  const file = join(dir, 'worker.json');
+  const publisher = new WorkerPublisher({
+    file, service, pcap: () => ({ received: 9, dropped: 1, ifDropped: 0 }), backend: 'sqlite', startedAtMs: T0 - 1000, log: createLogger({ format: 'json', component: 'test', perSec: 1, write: () => {} }), now: () => now, pid: 4242,
+  });
+  await publisher.publish();
+  const st = readStateFile(file, workerStateShape, { ownerUid: process.getuid!() });
+  assert.equal(st.pid, 4242);
+  assert.equal(st.counters['granted'], 1);
+  assert.equal(st.counters['reject.REPLAY'], 1);
+  assert.equal(st.counters['grant_failed.FIREWALL_TIMEOUT.ssh'], 1);
+  assert.equal(st.counters['assembled'], 3);
+  assert.deepEqual(st.pcap, { received: 9, dropped: 1, ifDropped: 0 });
+  assert.deepEqual(st.store, { backend: 'sqlite', healthy: true });
+  // Knock → grant: one observation of 7 ms, in the first bucket at or above it.
+  const k2g = st.histograms.knock_to_grant;
+  assert.equal(k2g.count, 1);
+  assert.equal(k2g.counts.length, HISTOGRAM_BUCKETS.knock_to_grant.length + 1);
+  assert.deepEqual(k2g.counts.map((c, i) => [HISTOGRAM_BUCKETS.knock_to_grant[i] ?? Infinity, c]).find(([, c]) => c === 1)?.[0], 0.01);
+  assert.ok(Math.abs(k2g.sum - 0.007) < 1e-9);
+  assert.equal(st.histograms.store_lookup.count, 3); // the grant, the replay, the failed knock
+  assert.equal(st.histograms.store_accept.count, 1);
+  assert.deepEqual(st.recent.minute, { knocks: 3, grants: 1, rejections: 1, seconds: 3 });
+});
+
+test('a store that fails is published as unhealthy since the first failure, with its code', async () => {
+  await enroll('alice', 'laptop', seqA);
+  await service.rebuildFilter();
+  store.db.close();
+  await feed(knockFrames(seqA).frames);
+  const publisher = new WorkerPublisher({
+    file: join(dir, 'w.json'), service, pcap: () => ({ received: 0, dropped: 0, ifDropped: 0 }), backend: 'sqlite', startedAtMs: T0, log: createLogger({ format: 'json', component: 'test', perSec: 1, write: () => {} }), now: () => now,
+  });
+  const st = await publisher.state();
+  assert.equal(st.store.healthy, false);
+  assert.equal(st.store.failingSinceMs, now);
+  assert.match(st.store.lastFailure ?? '', /^STORE_/);
 });

@@ -1,7 +1,7 @@
 /** The strict-shape validator: exact objects, typed values, the path of the first problem. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arrayOf, bool, checkShape, int, isPlainObject, map, object, oneOf, recordOf, refine, shapeProblem, ShapeError, text } from '../../../shared/shape.js';
+import { arrayOf, bool, checkShape, finite, int, isPlainObject, map, object, oneOf, recordOf, refine, shapeProblem, ShapeError, text } from '../../../shared/shape.js';
 
 const doc = object({ v: oneOf([2]), name: text({ re: /^[a-z]+$/ }), ports: arrayOf(int(1, 65535), 1, 3) }, { on: bool, tags: recordOf(/^[a-z]+$/, int(0, 9), 0, 4) });
 
@@ -42,4 +42,11 @@ test('refine and map add rules and conversions; yes/no form for decoders', () =>
   const hex = map(text(), (s) => { if (!/^[0-9a-f]+$/.test(s)) throw new Error('x'); return Buffer.from(s, 'hex'); }, 'must be hex');
   assert.deepEqual(checkShape(hex, 'ff'), Buffer.from([0xff]));
   assert.match(shapeProblem(hex, 'zz') ?? '', /must be hex/);
+});
+
+test('finite: a number in range, never NaN, Infinity or a string', () => {
+  const f = finite(0, 10);
+  assert.equal(checkShape(f, 2.5), 2.5);
+  assert.equal(checkShape(f, 0), 0);
+  for (const bad of [NaN, Infinity, -Infinity, -0.1, 10.5, '1', null]) assert.throws(() => checkShape(f, bad), ShapeError);
 });

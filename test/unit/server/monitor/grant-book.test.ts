@@ -78,3 +78,21 @@ test('load takes over the kernel grants of ours: known service, a timeout', () =
   assert.deepEqual(book.live(1_000).map((x) => [x.address, x.ttlSec]), [['198.51.100.1', 20]]);
   assert.throws(() => book.reserve(g(1), 5_000), refusal('MONITOR_DUPLICATE'));
 });
+
+test('tally by service: opened when the kernel takes it, closed before expiry, expired after; a failed open is neither', () => {
+  const tally = { opened: {}, closed: {}, expired: {} };
+  const book = new GrantBook(10, tally);
+  const web = (i: number, ttlSec = 30): Grant => ({ ...g(i, ttlSec), service: 'web' });
+  for (const x of [g(1), g(2, 5), g(3), web(4), web(5), g(6)]) book.reserve(x, 0);
+  for (const x of [g(1), g(2), g(3), web(4), web(5)]) book.confirm(x, 10);
+  book.confirm(g(1), 20); // a second confirm is the same grant
+  book.remove(g(6), 30); // its open failed: never in the kernel
+  assert.deepEqual(book.openByService(1_000), { ssh: 3, web: 2 });
+  book.remove(g(1), 1_000); // closed by the worker
+  book.dropMissing([g(2), g(3), web(5)], 2_000); // web(4) deleted by another tool
+  book.prune(6_000); // g(2) ran out at 5 s
+  book.retain([g(3)], 7_000); // the reconcile of a new worker drops web(5)
+  book.reserve(g(3, 1), 31_000); // g(3) ran out at 30 s; the same key opened again
+  assert.deepEqual(tally, { opened: { ssh: 3, web: 2 }, closed: { ssh: 1, web: 2 }, expired: { ssh: 2 } });
+  assert.deepEqual(book.openByService(31_000), {});
+});

@@ -1,7 +1,8 @@
 /**
  * The privileged monitor stays small: what `tumblerd run` loads before and while it supervises the
  * worker (server/main.ts, the admin command table, the config parser, server/monitor/*) imports
- * nothing that parses packets, runs the protocol, or touches SQLite, PostgreSQL, pcap or raw sockets.
+ * nothing that parses packets, runs the protocol, or touches SQLite, PostgreSQL, pcap or raw sockets;
+ * and it serves nothing: no HTTP server, no metrics library (the exporter is a separate process).
  * Static imports are followed transitively; the admin commands' own heavy imports happen inside
  * their actions (dynamic import) and are not loaded by `run`.
  */
@@ -14,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 // What `tumblerd run` loads: main.ts statically, the admin table by top-level await, then the action's imports.
 const ROOTS = ['server/main.ts', 'server/admin/index.ts', 'server/config/parse.ts', 'server/monitor/run.ts'];
-const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\//, /^server\/store\//, /^server\/worker\//, /^better-sqlite3$/, /^pg$/, /^pg-/, /^pcap$/, /^raw-socket$/, /^node-forge$/];
+const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\//, /^server\/store\//, /^server\/worker\//, /^better-sqlite3$/, /^pg$/, /^pg-/, /^pcap$/, /^raw-socket$/, /^node-forge$/,
+  /^prom-client$/, /^(node:)?https?$/, /^(node:)?http2$/, /^server\/metrics\//];
 // Named sizes only, no code: the config checks its ranges against the protocol's own numbers.
 const ALLOWED = new Set(['shared/protocol/constants.ts', 'shared/packet/constants.ts']);
 const STATIC_IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gm;
@@ -38,9 +40,10 @@ function closure(): Map<string, string> {
   return seen;
 }
 
-test('tumblerd run (the privileged monitor) loads no packet parser, protocol, crypto, store or worker code', () => {
+test('tumblerd run (the privileged monitor) loads no packet parser, protocol, crypto, store, worker, HTTP or metrics code', () => {
   const loaded = closure();
   assert.ok(loaded.has('server/monitor/supervisor.ts') && loaded.has('server/monitor/firewall/backend.ts'), 'the walk follows imports');
+  assert.ok(loaded.has('server/monitor/exporter.ts') && loaded.has('server/monitor/publish.ts'), 'the walk reaches the exporter\'s spawner and the publisher');
   const bad = [...loaded].filter(([m]) => !ALLOWED.has(m) && FORBIDDEN.some((re) => re.test(m))).map(([m, by]) => `${m} (imported by ${by})`);
   assert.deepEqual(bad, []);
 });
