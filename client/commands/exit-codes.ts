@@ -11,6 +11,7 @@ export const EXIT = {
   NO_REPLY: 5,
   CLOCK: 6,
   PROXY_CONNECT: 7,
+  AGENT: 8,
 } as const;
 
 const BY_CODE: Readonly<Record<string, number>> = {
@@ -45,6 +46,15 @@ const BY_CODE: Readonly<Record<string, number>> = {
   OPEN_NO_REPLY: EXIT.NO_REPLY,
   CLOCK_SKEW: EXIT.CLOCK,
   PROXY_CONNECT: EXIT.PROXY_CONNECT,
+
+  AGENT_UNAVAILABLE: EXIT.AGENT,
+  AGENT_LOCKED: EXIT.AGENT,
+  AGENT_UNSAFE: EXIT.AGENT,
+  AGENT_RUNNING: EXIT.AGENT,
+  AGENT_START: EXIT.AGENT,
+  AGENT_LISTEN: EXIT.AGENT,
+  AGENT_INSPECTOR: EXIT.AGENT,
+  AGENT_VERSION: EXIT.AGENT,
 };
 
 export function exitCodeFor(code: string): number {
@@ -61,4 +71,5 @@ Exit codes:
   5  no reply to the knock (lost packets, server down, sequence out of step, ISN-rewriting middlebox, clock)
   6  the local clock looks far off (set it right, then retry)
   7  proxy: the connection to the granted port failed
+  8  agent: none running, profile not unlocked in it, or its socket is not safely yours
 Errors are one line on stderr: "tumbler: <message> (<CODE>)".`;

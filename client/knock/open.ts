@@ -48,6 +48,8 @@ export interface OpenDeps {
   readonly localAddress: (server: string, family: Family) => Promise<string>;
   /** Asked only when the profile keeps its key off disk. */
   readonly password?: () => Promise<string>;
+  /** A key unlocked earlier for a profile that keeps its key off disk (the agent's), tried before the password. */
+  readonly unlockedKey?: (p: Profile) => Buffer | null;
   /** Progress notes for humans (never secrets); default: none. */
   readonly note?: (line: string) => void;
 }
@@ -85,6 +87,8 @@ function storedKey(p: Profile): Buffer | null {
 const sameKdf = (a: Profile['kdf'], b: Profile['kdf']): boolean => a.salt === b.salt && a.N === b.N && a.r === b.r && a.p === b.p;
 
 async function keyFromPassword(p: Profile, deps: OpenDeps): Promise<Buffer> {
+  const unlocked = deps.unlockedKey?.(p);
+  if (unlocked) return unlocked;
   if (!deps.password) throw new TumblerError('PASSWORD_UNAVAILABLE', `profile "${p.name}" keeps its key off disk and no password source is available`);
   const password = await deps.password();
   return deriveDeviceKey(password, { salt: Buffer.from(p.kdf.salt, 'base64'), N: p.kdf.N, r: p.kdf.r, p: p.kdf.p });
