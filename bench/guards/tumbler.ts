@@ -2,8 +2,7 @@
  * Tumbler as a benchmark guard: the real tumblerd (monitor + unprivileged worker) in the World's
  * server namespace, and the real client as the unprivileged user through the setuid helper.
  */
-import { join } from 'node:path';
-import { KNOCK_RANGE, REPO } from '../../test/e2e/world.js';
+import { CLIENT_BIN, KNOCK_RANGE } from '../../test/e2e/world.js';
 import { seedDevices } from '../lib/seed.js';
 import type { Guard } from './guard.js';
 
@@ -25,7 +24,7 @@ export function createTumblerGuard(devices = 100): Guard & { lookupUs?: number }
       const u = w.clientIds();
       const env = Object.entries(w.clientEnv()).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
       return ['setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', 'env', '-i', ...env,
-        process.execPath, join(REPO, 'dist/client/cli.js'), 'open', profile, '--json'];
+        process.execPath, CLIENT_BIN, 'open', profile, '--json'];
     },
     portAfter: (_w, stdout) => (JSON.parse(stdout) as { port: number }).port,
     pids(w) {

@@ -55,6 +55,12 @@ const BY_CODE: Readonly<Record<string, number>> = {
   AGENT_LISTEN: EXIT.AGENT,
   AGENT_INSPECTOR: EXIT.AGENT,
   AGENT_VERSION: EXIT.AGENT,
+  AGENT_IO: EXIT.AGENT,
+  AGENT_TRUNCATED: EXIT.AGENT,
+  AGENT_TIMEOUT: EXIT.AGENT,
+  AGENT_BAD_FRAME: EXIT.AGENT,
+  AGENT_BAD_OP: EXIT.AGENT,
+  AGENT_FULL: EXIT.AGENT,
 };
 
 export function exitCodeFor(code: string): number {
@@ -71,5 +77,5 @@ Exit codes:
   5  no reply to the knock (lost packets, server down, sequence out of step, ISN-rewriting middlebox, clock)
   6  the local clock looks far off (set it right, then retry)
   7  proxy: the connection to the granted port failed
-  8  agent: none running, profile not unlocked in it, or its socket is not safely yours
+  8  agent: none running, profile not unlocked in it, its socket not safely yours, or it failed mid-request
 Errors are one line on stderr: "tumbler: <message> (<CODE>)".`;
