@@ -13,6 +13,7 @@ import type { TumblerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { FirewallBackend } from './firewall/backend.js';
 import { Dispatcher, Incident } from './dispatch.js';
+import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from './node-flags.js';
 
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const STABLE_MS = 60_000;
@@ -47,7 +48,9 @@ export class Supervisor {
     const self = fileURLToPath(import.meta.url);
     const ext = self.endsWith('.ts') ? '.ts' : '.js';
     const entry = fileURLToPath(new URL(`../worker/main${ext}`, import.meta.url));
-    this.workerArgv = o.workerArgv ?? [process.execPath, ...process.execArgv, entry, '--config', o.config.file];
+    // The worker gets its own V8 flags, not the monitor's (node-flags.ts); other flags (e.g. a loader) pass on.
+    const inherited = process.execArgv.filter((a) => !MONITOR_NODE_FLAGS.includes(a));
+    this.workerArgv = o.workerArgv ?? [process.execPath, ...WORKER_NODE_FLAGS, ...inherited, entry, '--config', o.config.file];
     this.backoffMs = o.backoffMs ?? BACKOFF_MS;
   }
 

@@ -14,6 +14,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MONITOR_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const SERVER_ADDR = '198.51.100.1';
@@ -191,7 +192,7 @@ target = "${INTERNAL_ADDR}:22"
 
   /** Start the real daemon; resolves when its worker reports ready. */
   async startDaemon(): Promise<void> {
-    const d = this.spawnTracked('ip', ['netns', 'exec', this.ns.srv, process.execPath, join(REPO, 'dist/server/main.js'),
+    const d = this.spawnTracked('ip', ['netns', 'exec', this.ns.srv, process.execPath, ...MONITOR_NODE_FLAGS, join(REPO, 'dist/server/main.js'),
       '--config', this.configPath, 'run', '--pid-file', join(this.dir, 'tumblerd.pid')], { stdio: 'pipe' });
     this.daemon = d;
     this.daemonLog = '';
