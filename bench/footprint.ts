@@ -17,9 +17,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface FootprintRun { idle: Footprint; afterFloods: Array<Footprint & { sent: number; seconds: number }> }
 
-/** Idle after a few knocks, then `floods` floods of `seconds` each at the knock range, sampled after each. */
-export async function measureFootprint(w: World, floodBin: string, profile: string, floods = 3, seconds = 15): Promise<FootprintRun> {
-  for (let i = 0; i < 3; i++) w.client(['open', profile, '--json']); // every path warmed once, as in use
+/** Idle (after a few knocks of `profile`, if given), then `floods` floods of `seconds` each at the knock range, sampled after each. */
+export async function measureFootprint(w: World, floodBin: string, profile: string | undefined, floods = 3, seconds = 15): Promise<FootprintRun> {
+  if (profile) for (let i = 0; i < 3; i++) w.client(['open', profile, '--json']); // every path warmed once, as in use
   await sleep(3000);
   const pids = () => [w.daemon!.pid!];
   const idle = footprint(pids());

@@ -47,7 +47,7 @@ async function checkListener(s: Socket): Promise<void> {
 /** One request to the agent; resolves its answer or throws its failure as a TumblerError. */
 export async function callAgent<K extends AgentOp>(req: AgentRequest & { op: K }, o: AgentCallOptions = {}): Promise<AgentAnswers[K]> {
   const path = agentSocketPath(o.env);
-  await checkPrivateDir(dirname(path));
+  checkPrivateDir(dirname(path));
   const frame = encodeRequest(req);
   const s = await dial(path);
   try {

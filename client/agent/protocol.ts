@@ -9,11 +9,12 @@
  *
  * Fields are big-endian integers and `str8` (u8 length | bytes). Decoders read exactly the fields of
  * their op and refuse a short or over-long body (AGENT_BAD_FRAME), another version (AGENT_VERSION)
- * or an unknown op (AGENT_BAD_OP). Bytes of a key never appear in an error or a JSON field.
+ * or an unknown op (AGENT_BAD_OP). Bytes of a key never appear in an error or a JSON field. The
+ * KDF salt is carried as given: the agent compares it with the profile's own (handlers.ts).
+ * (No import reaches the crypto code: asking the agent must not load it.)
  */
 import { TumblerError } from '../../shared/errors.js';
 import { KEY_BYTES } from '../../shared/protocol/constants.js';
-import { SALT_BYTES } from '../../shared/protocol/kdf.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 /** Frame header: the body length, u32 big-endian. */
@@ -159,7 +160,7 @@ export function encodeRequest(r: AgentRequest): Buffer {
     case 'open':
       return w.str8(r.profile).str8(r.service).u16(r.timeoutMs).str8(r.publicAddress).frame();
     case 'unlock':
-      if (r.key.length !== KEY_BYTES || r.kdf.salt.length !== SALT_BYTES) throw bad('key or salt of the wrong size');
+      if (r.key.length !== KEY_BYTES) throw bad('key of the wrong size');
       return w.str8(r.profile).bytes8(r.key).bytes8(r.kdf.salt).u32(r.kdf.N).u32(r.kdf.r).u32(r.kdf.p).u32(r.lifetimeSec).frame();
     case 'lock':
       return w.str8(r.profile).frame();
@@ -184,9 +185,9 @@ export function decodeRequest(body: Buffer): AgentRequest {
       const salt = r.bytes8();
       const kdf = { salt, N: r.u32(), r: r.u32(), p: r.u32() };
       out = { op: 'unlock', profile, key, kdf, lifetimeSec: r.u32() };
-      if (key.length !== KEY_BYTES || salt.length !== SALT_BYTES) {
+      if (key.length !== KEY_BYTES) {
         key.fill(0);
-        throw bad('key or salt of the wrong size');
+        throw bad('key of the wrong size');
       }
       break;
     }

@@ -8,7 +8,7 @@
  * group or other permission bits; the agent creates it so (0700) and makes the socket 0600.
  * client/connector/tumbler-connect.c computes the same path and makes the same checks.
  */
-import { promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 
@@ -27,11 +27,14 @@ export function agentSocketPath(env: NodeJS.ProcessEnv = process.env, uid: numbe
   return join(dir, AGENT_SOCKET_NAME);
 }
 
-/** Throws AGENT_UNSAFE unless `dir` is a directory (not a link) of `uid` with mode 0700 or narrower. */
-export async function checkPrivateDir(dir: string, uid: number = myUid()): Promise<void> {
+/**
+ * Throws AGENT_UNSAFE unless `dir` is a directory (not a link) of `uid` with mode 0700 or narrower.
+ * Synchronous: one lstat, and the CLI's agent path need not load fs/promises.
+ */
+export function checkPrivateDir(dir: string, uid: number = myUid()): void {
   let st;
   try {
-    st = await fsp.lstat(dir);
+    st = lstatSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TumblerError('AGENT_UNAVAILABLE', `no agent is running (${dir} does not exist)`);
@@ -52,5 +55,5 @@ export async function preparePrivateDir(socketPath: string): Promise<void> {
       throw new TumblerError('AGENT_UNSAFE', `cannot create ${dir} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  await checkPrivateDir(dir);
+  checkPrivateDir(dir);
 }

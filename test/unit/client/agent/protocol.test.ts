@@ -38,7 +38,7 @@ describe('agent protocol: requests', () => {
     assert.equal(code('01'), 'AGENT_BAD_FRAME');
     assert.equal(code('010104776f72'), 'AGENT_BAD_FRAME'); // str8 cut short
     assert.equal(code('010400'), 'AGENT_BAD_FRAME'); // list takes no field
-    assert.equal(code('0102' + '0161' + '0f' + '00'.repeat(15) + '10' + SALT.toString('hex') + '00008000000000080000000100000e10'), 'AGENT_BAD_FRAME');
+    assert.equal(code('0102' + '0161' + '0f' + '00'.repeat(15) + '10' + SALT.toString('hex') + '00008000000000080000000100000e10'), 'AGENT_BAD_FRAME'); // 15-byte key
     assert.equal(code('0101' + '02ffff' + '00' + '0000' + '00'), 'AGENT_BAD_FRAME'); // not UTF-8
   });
 
