@@ -12,6 +12,7 @@ import { commandHelp, programHelp } from './argv/help.js';
 import { parseArgv } from './argv/parse.js';
 import type { CommandSpec, OptionSpec, OptionValues, ProgramSpec } from './argv/spec.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './commands/exit-codes.js';
+import { DEFAULT_LIFETIME } from './commands/lifetime.js';
 
 const VERSION = '0.1.0';
 
@@ -129,17 +130,17 @@ does the same without starting Node: see the README.
   },
   {
     name: 'status',
-    summary: "a profile's key state, last grant, sequence age, clock offset and observed address (never its key or sequence); without a profile: the agent and every profile's key",
+    summary: "a profile's key, last grant, sequence age, clock and address (never a secret); alone: the agent and every profile",
     args: [{ name: 'profile', help: 'profile name', optional: true }],
     options: [JSON_OUT],
     run: async ([profile], o) => (await import('./commands/status.js')).runStatus(profile, { json: flag(o, 'json') }),
   },
   {
     name: 'agent',
-    summary: 'run the key agent: holds unlocked keys in memory and knocks for tumbler and tumbler-connect',
+    summary: 'run the key agent: keys in memory only; it knocks for tumbler and tumbler-connect',
     args: [],
     options: [
-      { ...LIFETIME, help: 'default lifetime of an unlocked key: 90s, 30m, 8h, 7d, or none', default: '8h' },
+      { ...LIFETIME, help: 'default lifetime of an unlocked key: 90s, 30m, 8h, 7d, or none', default: DEFAULT_LIFETIME },
       { key: 'detach', long: '--detach', help: 'start it in the background (if none runs) and return' },
       { key: 'stop', long: '--stop', help: 'make the running agent forget every key and exit' },
       { key: 'quiet', long: '--quiet', help: 'log nothing once listening (used when started in the background)' },
@@ -156,7 +157,7 @@ then it exits. Runs in the foreground (systemd user unit: ExecStart=tumbler agen
   },
   {
     name: 'unlock',
-    summary: "ask a profile's password once and hand its key to the agent (started if none runs)",
+    summary: "ask a profile's password once; the agent (started if need be) holds its key",
     args: [{ name: 'profile', help: 'profile name' }],
     options: [{ ...LIFETIME, help: `${LIFETIME.help} (default: the agent's)` }, PASSWORD_FILE],
     run: async ([profile], o) => (await import('./commands/unlock.js')).run(profile!, { timeout: str(o, 'timeout'), passwordFile: str(o, 'passwordFile') }),
