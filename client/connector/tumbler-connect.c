@@ -140,10 +140,10 @@ static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (ui
 static unsigned get16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-/* Writes all of buf; dies on error. */
+/* Sends all of buf to the agent (MSG_NOSIGNAL: a vanished agent is an error, not a SIGPIPE); dies on error. */
 static void write_all(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) die(EXIT_AGENT, "AGENT_IO", "writing to the agent: %s", strerror(errno));
     p += w;
@@ -325,7 +325,7 @@ static void pass_fd(int fd) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof(int));
   ssize_t r;
-  do r = sendmsg(1, &m, 0); while (r < 0 && errno == EINTR);
+  do r = sendmsg(1, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
   if (r != 1) die(EXIT_OTHER, "FDPASS", "cannot hand the socket to ssh on stdout: %s", strerror(errno));
 }
 
