@@ -40,8 +40,8 @@ const pinMatches = (pin: KdfPin, p: Profile): boolean =>
   pin.N === p.kdf.N && pin.r === p.kdf.r && pin.p === p.kdf.p && pin.salt.equals(Buffer.from(p.kdf.salt, 'base64'));
 
 const open: Handler<'open'> = (r, ctx) => ctx.queues.run(r.profile, async () => {
-  const p = await ctx.loadProfile(ctx.dir, r.profile);
-  if (p.key === undefined && !ctx.keyring.has(r.profile)) {
+  // Without a key in memory, only a profile that stores its key can be opened (the open flow re-reads it).
+  if (!ctx.keyring.has(r.profile) && (await ctx.loadProfile(ctx.dir, r.profile)).key === undefined) {
     throw new TumblerError('AGENT_LOCKED', `profile "${r.profile}" keeps its key off disk and is not unlocked in the agent (tumbler unlock ${r.profile})`);
   }
   const copies: Buffer[] = [];
