@@ -39,7 +39,7 @@ export function createTumblerGuard(devices = 100, mode: TumblerClientMode = 'dir
       const agent = w.spawnTracked('ip', w.clientArgv(['agent']), { stdio: 'pipe', env: w.clientEnv() });
       let log = '';
       agent.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-      for (let i = 0; i < 400 && !log.includes('listening'); i++) await new Promise((r) => setTimeout(r, 25));
+      for (const until = Date.now() + 30_000; !log.includes('listening') && Date.now() < until;) await new Promise((r) => setTimeout(r, 25));
       const u = w.client(['unlock', profile, '--password-file', `${w.dir}/password`]);
       if (u.code !== 0) throw new Error(`unlock: ${u.stderr} ${log}`);
     },

@@ -8,7 +8,7 @@ import { TumblerError } from '../../shared/errors.js';
 import { agentRunning, callAgent } from './client.js';
 
 /** How long a starting agent may take to answer. */
-const START_DEADLINE_MS = 10_000;
+const START_DEADLINE_MS = 20_000;
 
 export interface StartOptions {
   /** `--timeout` for the new agent (as typed), if any. */
