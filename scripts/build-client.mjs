@@ -45,6 +45,7 @@ await build({
   banner: { js: "const __bundle_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
   define: { 'import.meta.url': '__bundle_meta.url' },
   legalComments: 'none',
+  minify: true, // half the bytes to read and check against the cache: ~3 ms off every start (bench/startup.ts)
   logLevel: 'warning',
 });
 const body = readFileSync(MAIN, 'utf8').replace(/^#!.*\n/, '');
