@@ -18,7 +18,8 @@ import * as L from '../../scripts/package/layout.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const PAGES = { tumblerd: 'man/tumblerd.8', tumbler: 'man/tumbler.1', toml: 'man/tumblerd.toml.5' } as const;
-const PROGRAMS = { tumblerd: 'dist/server/main.js', tumbler: 'dist/client/cli.js' } as const;
+// tumbler as users run it: the bundle (scripts/build-client.mjs), commander inside.
+const PROGRAMS = { tumblerd: 'dist/server/main.js', tumbler: 'dist/client/bin/tumbler.cjs' } as const;
 
 function groff(page: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('groff', ['-man', ...args, join(REPO, page)], { encoding: 'utf8', timeout: 30_000 });
