@@ -9,6 +9,8 @@
  *    so a start deserializes compiled code instead of compiling the bundle and its hot functions.
  *  - tumbler.cjs: the executable (package.json "bin"): loads tumbler-main.js through vm.Script
  *    with that cache. A missing or rejected cache (another Node binary) only costs the compile.
+ *  - bundled-modules.json: the npm modules esbuild put inside the bundle (their node_modules
+ *    paths), from its metafile: the Debian build ships their licence texts (scripts/package/).
  * bench/startup.ts measures these choices side by side (and a V8 start-up snapshot, which did not
  * pay for itself and was dropped).
  *
@@ -17,23 +19,27 @@
  * the bundle sits three levels below the checkout like the modules tsc emits (dist/client/x/), so
  * their "../../../" candidates still reach client/helper and shared/native. raw-socket (a native
  * module) stays external, loaded from node_modules when used.
+ *
+ *   node scripts/build-client.mjs [--out DIR]   (default DIR: dist/client/bin; the Debian build
+ *   writes into its staging tree, scripts/package/project.ts, and installs DIR as dist/client/bin)
  */
 import { build } from 'esbuild';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(root, 'dist/client/bin');
+const outAt = process.argv.indexOf('--out');
+const BIN = outAt > 0 && process.argv[outAt + 1] ? resolve(process.argv[outAt + 1]) : join(root, 'dist/client/bin');
 const MAIN = join(BIN, 'tumbler-main.js');
 const CACHE = join(BIN, 'tumbler-main.cache');
 const LAUNCHER = join(BIN, 'tumbler.cjs');
 
 // 1. The bundle, as the body of a CommonJS module function.
-await build({
+const { metafile } = await build({
   absWorkingDir: root,
   entryPoints: ['client/cli.ts'],
   outfile: MAIN,
@@ -47,7 +53,12 @@ await build({
   legalComments: 'none',
   minify: true, // half the bytes to read and check against the cache: ~3 ms off every start (bench/startup.ts)
   logLevel: 'warning',
+  metafile: true,
 });
+// As package-lock.json keys ("node_modules/a/node_modules/b"), wherever node_modules really lives.
+const modules = new Set(Object.keys(metafile.inputs)
+  .map((f) => /(node_modules\/(?:.*\/node_modules\/)?(?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter(Boolean));
+writeFileSync(join(BIN, 'bundled-modules.json'), `${JSON.stringify([...modules].sort(), null, 2)}\n`);
 const body = readFileSync(MAIN, 'utf8').replace(/^#!.*\n/, '');
 // The same wrapper text at build and at run time: V8 matches a cache to its exact source.
 const source = `(function (exports, require, module, __filename, __dirname) {${body}\n})`;
@@ -91,4 +102,4 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 writeFileSync(CACHE, script.createCachedData());
-console.log('built dist/client/bin/tumbler.cjs (+ tumbler-main.js, tumbler-main.cache)');
+console.log(`built ${join(BIN, 'tumbler.cjs')} (+ tumbler-main.js, tumbler-main.cache)`);
