@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVER_ADDR, World, type RunResult } from './world.js';
 
@@ -25,7 +25,7 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
   let bob: string; // key kept off disk
   let agent: ChildProcess | null = null;
   let agentLog = '';
-  const pw = (): string => join(w.dir, 'password');
+  const pw = (): string => w.clientPasswordFile;
 
   before(async () => {
     w = World.create('ag');
@@ -47,8 +47,8 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     const r = w.client(['open', name, '--json', ...extra], { env: {} });
     return { code: r.code, port: r.code === 0 ? (JSON.parse(r.stdout) as Opened).port : undefined, stderr: r.stderr };
   };
-  const opensFor = (name: string): void => {
-    const o = open(name);
+  const opensFor = (name: string, extra: string[] = []): void => {
+    const o = open(name, extra);
     assert.equal(o.code, 0, o.stderr);
     assert.equal(w.probe(w.ns.cli, SERVER_ADDR, o.port!), 'connected');
   };
@@ -89,6 +89,14 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
   });
 
   test('2. `tumbler unlock` starts the agent and asks the password once; open and proxy then knock through it', () => {
+    // A mistyped password is refused at once (the profile's key check), before any key reaches an agent.
+    const wrong = join(w.clientHome, 'wrong-password');
+    writeFileSync(wrong, 'not the password\n', { mode: 0o600 });
+    chownSync(wrong, statSync(pw()).uid, statSync(pw()).gid);
+    const bad = w.client(['unlock', bob, '--password-file', wrong]);
+    assert.equal(bad.code, 8, bad.stderr);
+    assert.match(bad.stderr, /PASSWORD_WRONG/);
+    assert.equal(unlocked(bob), false);
     const u = w.client(['unlock', bob, '--password-file', pw()]);
     assert.equal(u.code, 0, u.stderr);
     const s = status();
@@ -97,6 +105,11 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     opensFor(bob);
     opensFor(bob);
     opensFor(alice); // a stored key needs no unlocking
+    // --gateway reaches the agent's knock: its own address opens, one the profile lacks is refused (exit 2).
+    opensFor(bob, ['--gateway', SERVER_ADDR]);
+    const other = open(bob, ['--gateway', '203.0.113.77']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /GATEWAY_UNKNOWN/);
     const ssh = w.ssh(w.ns.cli, { profile: bob, host: 'work', command: 'echo via-agent-proxy' });
     assert.equal(ssh.code, 0, ssh.stderr);
     assert.match(ssh.stdout, /via-agent-proxy/);
