@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
 import { parseConfig } from '../../server/config/parse.js';
+import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 import * as L from '../../scripts/package/layout.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -155,6 +156,12 @@ describe('man pages', () => {
       t.diagnostic(`${tree.length} commands checked`);
     });
   }
+
+  test('tumblerd(8) names the V8 flags each process runs with (server/monitor/node-flags.ts)', () => {
+    const text = plainText(PAGES.tumblerd);
+    assert.ok(text.includes(MONITOR_NODE_FLAGS.join(' ')), 'the monitor\'s flags');
+    assert.ok(text.includes(WORKER_NODE_FLAGS.join(' ')), 'the worker\'s flags');
+  });
 
   test('tumbler-connect(1): EXIT STATUS lists exactly the statuses the program defines', () => {
     const src = readFileSync(join(REPO, 'client/connector/tumbler-connect.c'), 'utf8');
