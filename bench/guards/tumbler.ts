@@ -40,7 +40,7 @@ export function createTumblerGuard(devices = 100, mode: TumblerClientMode = 'dir
       let log = '';
       agent.stderr!.on('data', (d: Buffer) => (log += d.toString()));
       for (const until = Date.now() + 30_000; !log.includes('listening') && Date.now() < until;) await new Promise((r) => setTimeout(r, 25));
-      const u = w.client(['unlock', profile, '--password-file', `${w.dir}/password`]);
+      const u = w.client(['unlock', profile, '--password-file', w.clientPasswordFile]);
       if (u.code !== 0) throw new Error(`unlock: ${u.stderr} ${log}`);
     },
     knockArgv(w) {
