@@ -12,23 +12,30 @@
  *  3. floods from the attacker (random ports; aimed at the guard's knock ports / SPA port):
  *     10 legitimate knocks during each, attacker grants, daemon CPU per million packets, RSS.
  *  4. (Tumbler) junk SYNs/s the worker inspects without a pcap drop, at stepped paced rates.
- * Options: --trials N (default 20), --only NAME[,NAME], --flood-seconds S (default 8).
+ *  5. (Tumbler) the client three ways — `tumbler open` knocking itself, `tumbler open` through a
+ *     running agent, the ssh connector tumbler-connect — beside Node's bare start measured the same
+ *     way (same driver, same account and environment); tumblerd's RSS idle and over three 15 s
+ *     floods (bench/footprint.ts).
+ * Options: --trials N (default 20), --only NAME[,NAME] (tumbler, tumbler-agent, tumbler-connect,
+ * tumbler-100k, fwknop, knockd), --flood-seconds S (default 8), --footprint-seconds S (default 15).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ATTACKER_ADDR, CLIENT_ADDR, REPO, SERVER_ADDR, World } from '../test/e2e/world.js';
+import { footprintRows, measureFootprint, type FootprintRun } from './footprint.js';
 import type { Guard } from './guards/guard.js';
-import { createTumblerGuard } from './guards/tumbler.js';
+import { asClient, createTumblerGuard } from './guards/tumbler.js';
 import { captureOn, type Capture } from './lib/capture.js';
+import { FLOOD_MAX_PACKETS, buildFlooder, flood as floodOnce } from './lib/flood.js';
 import { seedDevices } from './lib/seed.js';
 import { fmtStats, stats } from './lib/stats.js';
 
 const arg = (k: string, d: string): string => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1]! : d; };
 const TRIALS = Math.min(Math.max(Number(arg('--trials', '20')), 1), 200);
 const FLOOD_SECONDS = Math.min(Math.max(Number(arg('--flood-seconds', '8')), 1), 30);
-const FLOOD_MAX_PACKETS = 6_000_000;
+const FOOTPRINT_SECONDS = Math.min(Math.max(Number(arg('--footprint-seconds', '15')), 1), 30);
 const ONLY = arg('--only', '').split(',').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,7 +54,7 @@ function ensurePackages(pkgs: readonly string[]): void {
 /** One trial through the in-namespace driver. */
 function trial(w: World, g: Guard, cap: Capture, knownPort: number | undefined): Promise<Trial> {
   const argv = [process.execPath, join(REPO, 'bench/tools/client-driver.mjs'), SERVER_ADDR, JSON.stringify(g.knockArgv(w)),
-    ...(knownPort ? ['--probe', String(knownPort)] : [])];
+    ...(knownPort ? ['--probe', String(knownPort)] : []), ...(g.connects ? ['--self-connects'] : [])];
   return new Promise((resolve) => {
     const c = spawn('ip', ['netns', 'exec', w.ns.cli, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -97,22 +104,11 @@ function attackerGrants(w: World): number {
   return new Set((nft + ipt).split('\n').filter((l) => l.includes(ATTACKER_ADDR)).map((l) => l.trim())).size;
 }
 
-function flooder(w: World, floodBin: string, proto: 'tcp' | 'udp', first: number, last: number, seconds: number, rate = 0) {
-  const c = w.spawnTracked('ip', ['netns', 'exec', w.ns.atk, floodBin, proto, ATTACKER_ADDR, SERVER_ADDR, String(first), String(last),
-    String(FLOOD_MAX_PACKETS), String(seconds), String(rate)], { stdio: 'pipe' });
-  let out = '';
-  c.stdout!.on('data', (b: Buffer) => (out += b));
-  return new Promise<{ sent: number; seconds: number }>((resolve) => c.once('exit', () => {
-    const m = /sent (\d+) ([\d.]+)/.exec(out);
-    resolve({ sent: Number(m?.[1] ?? 0), seconds: Number(m?.[2] ?? 0) });
-  }));
-}
-
 async function flood(w: World, g: Guard, cap: Capture, floodBin: string, kind: string, proto: 'tcp' | 'udp', first: number, last: number, knownPort: number | undefined): Promise<FloodRow> {
   const pids = g.pids(w);
   const rssBefore = sum(pids, 'rssKb');
   const cpu0 = sum(pids, 'cpuTicks');
-  const done = flooder(w, floodBin, proto, first, last, FLOOD_SECONDS);
+  const done = floodOnce(w, floodBin, proto, first, last, FLOOD_SECONDS);
   await sleep(500);
   const during = await trials(w, g, cap, 10, knownPort);
   const { sent, seconds } = await done;
@@ -137,7 +133,7 @@ async function inspectionRate(w: World, floodBin: string, g: Guard): Promise<Arr
   };
   for (const rate of [25_000, 50_000, 100_000, 200_000, 0]) {
     const a = await statsNow();
-    const r = await flooder(w, floodBin, 'tcp', g.target.first, g.target.last, 4, rate);
+    const r = await floodOnce(w, floodBin, 'tcp', g.target.first, g.target.last, 4, rate);
     await sleep(500);
     const b = await statsNow();
     rows.push({ rate, sent: r.sent, received: b.pcap_received - a.pcap_received, dropped: b.pcap_dropped - a.pcap_dropped });
@@ -188,12 +184,42 @@ function targetRows(idle: Record<string, { server?: number; e2e?: number }>, flo
   return out;
 }
 
-function nodeBareStartMs(w: World): number[] {
+/**
+ * Node's bare start (`node -e 0`), measured exactly as the client commands are: through the same
+ * driver, as the same account with the same environment (asClient), so the ratio compares like with like.
+ */
+/** Issue 13's targets: the client against Node's bare start and knockd, and tumblerd's memory. */
+function clientTargetRows(idle: Record<string, { server?: number; e2e?: number }>, bareOf: Record<string, number[]>, fp: FootprintRun | undefined): Array<{ target: string; figure: string; met: boolean }> {
+  const out: Array<{ target: string; figure: string; met: boolean }> = [];
+  const ms = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
+  for (const name of ['tumbler', 'tumbler (agent)']) {
+    const e2e = idle[name]?.e2e;
+    const bareMedian = stats(bareOf[name] ?? [])?.median;
+    if (e2e === undefined || bareMedian === undefined) continue;
+    out.push({ target: `\`tumbler open\`${name === 'tumbler' ? '' : ' through the agent'}: knock → reachable ≤ 1.2 × Node's bare start`,
+      figure: `${ms(e2e)} = ${(e2e / bareMedian).toFixed(2)} × ${ms(bareMedian)}`, met: e2e <= 1.2 * bareMedian });
+  }
+  const conn = idle['tumbler-connect (agent)']?.e2e;
+  const knockd = idle['knockd']?.e2e;
+  if (conn !== undefined && knockd !== undefined) out.push({ target: 'ssh connector: knock → TCP connected ≤ knockd\'s knock → open', figure: `${ms(conn)} vs ${ms(knockd)}`, met: conn <= knockd });
+  if (fp) {
+    const last = fp.afterFloods.at(-1);
+    out.push({ target: 'tumblerd RSS idle ≤ 90 MiB (monitor + worker + nft, summed)', figure: `${(fp.idle.rssKb / 1024).toFixed(1)} MiB (${(fp.idle.togetherKb / 1024).toFixed(1)} MiB counting shared pages once)`, met: fp.idle.rssKb / 1024 <= 90 });
+    if (last) {
+      const growth = (last.rssKb - fp.idle.rssKb) / fp.idle.rssKb;
+      out.push({ target: `tumblerd RSS growth over three floods ≤ 5 %`, figure: `${(growth * 100).toFixed(1)} %`, met: growth <= 0.05 });
+    }
+  }
+  return out;
+}
+
+function nodeBareStartMs(w: World, n = 20): number[] {
   const out: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t = performance.now();
-    spawnSync('ip', ['netns', 'exec', w.ns.cli, process.execPath, '-e', '0']);
-    out.push(performance.now() - t);
+  for (let i = 0; i < n; i++) {
+    const r = spawnSync('ip', ['netns', 'exec', w.ns.cli, process.execPath, join(REPO, 'bench/tools/client-driver.mjs'), SERVER_ADDR,
+      JSON.stringify([...asClient(w), process.execPath, '-e', '0']), '--exit-only'], { encoding: 'utf8', timeout: 20_000 });
+    const d = JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as { t0?: number; tExit?: number; code?: number };
+    if (d.code === 0 && d.t0 && d.tExit) out.push(d.tExit - d.t0);
   }
   return out;
 }
@@ -202,6 +228,8 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root (network namespaces, nftables, pcap)');
   const factories: Record<string, () => Promise<Guard>> = {
     tumbler: async () => createTumblerGuard(100),
+    'tumbler-agent': async () => createTumblerGuard(100, 'agent'),
+    'tumbler-connect': async () => createTumblerGuard(100, 'connector'),
     'tumbler-100k': async () => createTumblerGuard(100_000),
     fwknop: async () => (await import('./guards/fwknop.js')).createFwknopGuard(),
     knockd: async () => (await import('./guards/knockd.js')).createKnockdGuard(),
@@ -209,8 +237,7 @@ async function main(): Promise<void> {
   const guards = await Promise.all(Object.entries(factories).filter(([n]) => !ONLY.length || ONLY.includes(n)).map(([, f]) => f()));
   ensurePackages([...new Set(guards.flatMap((g) => g.packages))]);
   const tmp = mkdtempSync(join(tmpdir(), 'tumbler-bench-'));
-  const floodBin = join(tmp, 'flood');
-  if (spawnSync('cc', ['-O2', '-o', floodBin, join(REPO, 'bench/tools/flood.c')], { stdio: 'inherit' }).status !== 0) throw new Error('cc bench/tools/flood.c failed');
+  const floodBin = buildFlooder(tmp);
   const lines: string[] = [];
   const say = (s = '') => { console.log(s); lines.push(s); };
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -224,7 +251,8 @@ async function main(): Promise<void> {
   const scaleRows: string[] = [];
   const idleMed: Record<string, { server?: number; e2e?: number }> = {};
   const floodsOf: Record<string, Array<FloodRow & { idleMedian: number }>> = {};
-  let bare: number[] = [];
+  const bareOf: Record<string, number[]> = {};
+  let footprintRun: FootprintRun | undefined;
   let inspect: Awaited<ReturnType<typeof inspectionRate>> = [];
   const rates: Array<Awaited<ReturnType<typeof grantRate>>> = [];
   try {
@@ -237,15 +265,16 @@ async function main(): Promise<void> {
         cap = await captureOn(w, CLIENT_ADDR);
         const isTumbler = g.name.startsWith('tumbler');
         const knownPort = isTumbler ? undefined : 22;
-        if (!bare.length) bare = nodeBareStartMs(w);
+        if (isTumbler) bareOf[g.name] = nodeBareStartMs(w); // beside each client mode, in its own world, just before its trials
         const idle = await trials(w, g, cap, TRIALS, knownPort);
         const ok = idle.filter((t) => t.ok);
         const server = ok.map((t) => t.serverMs).filter((x): x is number => x !== undefined);
         idleRows.push(`| ${g.name} | ${ok.length}/${idle.length} | ${fmtStats(stats(server))} | ${fmtStats(stats(ok.map((t) => t.e2eMs!)))} |`);
         const idleMedian = stats(ok.map((t) => t.e2eMs!))?.median ?? NaN;
         idleMed[g.name] = { server: stats(server)?.median, e2e: stats(ok.map((t) => t.e2eMs!))?.median };
-        if (isTumbler) scaleRows.push(`| ${g.name === 'tumbler' ? 100 : 100_000} | ${(g as { lookupUs?: number }).lookupUs?.toFixed(2) ?? 'n/a'} µs | ${fmtStats(stats(server))} | ${fmtStats(stats(ok.map((t) => t.e2eMs!)))} |`);
-        if (g.name === 'tumbler-100k') continue; // the scale run needs only the idle trials
+        if (g.name === 'tumbler' || g.name === 'tumbler-100k') scaleRows.push(`| ${g.name === 'tumbler' ? 100 : 100_000} | ${(g as { lookupUs?: number }).lookupUs?.toFixed(2) ?? 'n/a'} µs | ${fmtStats(stats(server))} | ${fmtStats(stats(ok.map((t) => t.e2eMs!)))} |`);
+        if (g.name !== 'tumbler' && isTumbler) continue; // the scale and client-mode runs need only the idle trials
+        if (g.name === 'tumbler') footprintRun = await measureFootprint(w, floodBin, undefined, 3, FOOTPRINT_SECONDS);
         for (const [kind, proto, first, last] of [['random ports', 'tcp', 1, 65535], ['aimed', g.target.proto, g.target.first, g.target.last]] as const) {
           const f = await flood(w, g, cap, floodBin, kind, proto, first, last, knownPort);
           (floodsOf[g.name] ??= []).push({ ...f, idleMedian });
@@ -273,7 +302,13 @@ async function main(): Promise<void> {
   say('|---|---:|---|---|');
   for (const r of idleRows) say(r);
   say();
-  say(`Node bare start (\`node -e 0\` in the client namespace): ${fmtStats(stats(bare))} ms. Tumbler's client is a Node program; fwknop and knock are C.`);
+  say('Node\'s bare start (`node -e 0` in the client namespace, started by the same driver as the client commands, as the same account with the same environment), '
+    + 'measured in each Tumbler world just before its trials:');
+  say();
+  for (const [name, xs] of Object.entries(bareOf)) say(`- beside ${name}: ${fmtStats(stats(xs))} ms`);
+  say();
+  say('Tumbler\'s client is a Node program; fwknop, knock and tumbler-connect are C. "tumbler (agent)": `tumbler open` answered by a running `tumbler agent` holding the key; '
+    + '"tumbler-connect (agent)": the ssh connector (ProxyUseFdpass) asks the agent, then connects to the granted port itself.');
   say();
   if (floodRows.length) {
     say('## 3. Floods from the attacker namespace, 10 legitimate knocks during each');
@@ -306,10 +341,16 @@ async function main(): Promise<void> {
     say('|---:|---:|---|---|');
     for (const r of scaleRows) say(r);
   }
-  const targets = targetRows(idleMed, floodsOf, rates);
+  if (footprintRun) {
+    say();
+    say(`## 6. tumblerd's memory: monitor + worker + nft session, idle and after each of three ${FOOTPRINT_SECONDS} s floods at the knock range`);
+    say();
+    for (const r of footprintRows(footprintRun)) say(r);
+  }
+  const targets = [...clientTargetRows(idleMed, bareOf, footprintRun), ...targetRows(idleMed, floodsOf, rates)];
   if (targets.length) {
     say();
-    say('## Targets (issue 7), met or missed');
+    say('## Targets (issues 7 and 13), met or missed');
     say();
     say('| target | figure | met |');
     say('|---|---|:---:|');

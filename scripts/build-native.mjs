@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Compiles Tumbler's two pieces of C with the machine's compiler, no downloads:
+ * Compiles Tumbler's pieces of C with the machine's compiler, no downloads:
  *  - the client's raw-socket helper (client/helper/tumbler-helper.c → client/helper/tumbler-helper);
+ *  - the ssh connector (client/connector/tumbler-connect.c → client/connector/tumbler-connect, not setuid);
  *  - the tumbler_native Node-API addon (shared/native/tumbler_native.c → shared/native/tumbler_native.node),
  *    against the Node headers in $npm_config_nodedir/include/node (default /usr).
  * Without a compiler it prints a warning and exits 0, so `npm ci` still succeeds (the client then
@@ -20,13 +21,14 @@ const nodeInclude = join(process.env.npm_config_nodedir || '/usr', 'include', 'n
 const targets = [
   { src: ['client/helper/tumbler-helper.c', 'client/helper/host-syn.c', 'client/helper/reply-filter.c'],
     out: 'client/helper/tumbler-helper', flags: ['-pie', '-fPIE'] },
+  { src: ['client/connector/tumbler-connect.c'], out: 'client/connector/tumbler-connect', flags: ['-pie', '-fPIE'] },
   { src: ['shared/native/tumbler_native.c'], out: 'shared/native/tumbler_native.node',
     flags: ['-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tumbler_native', `-I${nodeInclude}`] },
 ];
 
 const probe = spawnSync(cc, ['--version'], { stdio: 'ignore' });
 if (probe.error || probe.status !== 0) {
-  console.warn(`warning: no C compiler (${cc}) found; the helper and the native addon were not built.`);
+  console.warn(`warning: no C compiler (${cc}) found; the helper, the ssh connector and the native addon were not built.`);
   console.warn('warning: install one (e.g. apt-get install gcc) and run: node scripts/build-native.mjs');
   process.exit(0);
 }

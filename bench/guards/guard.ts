@@ -18,6 +18,8 @@ export interface Guard {
   start(w: World): Promise<void>;
   /** argv (run as root inside w.ns.cli through `ip netns exec`) of the client command for one knock. */
   knockArgv(w: World): string[];
+  /** The client command itself connects to the service (exit 0 = connected): tumbler-connect. */
+  readonly connects?: boolean;
   /** After knockArgv exited 0: the port to connect to (Tumbler parses the --json output). */
   portAfter(w: World, stdout: string): number;
   /** Daemon pids in the server namespace, for CPU and RSS figures. */

@@ -35,6 +35,8 @@ export interface EnrollDeps {
   readonly now: () => number;
   readonly password: () => Promise<string>;
   readonly warn?: (line: string) => void;
+  /** With the key kept off disk: hands the derived key to the agent (true when it took it). */
+  readonly unlock?: (profile: string, key: Buffer, kdf: Profile['kdf']) => Promise<boolean>;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -81,6 +83,8 @@ export interface Enrolled {
   readonly device: string;
   readonly services: string[];
   readonly keyStored: boolean;
+  /** The key kept off disk was handed to the running agent. */
+  readonly unlocked: boolean;
 }
 
 /** Enrolls from bundle text. Throws BUNDLE_*, PROFILE_EXISTS, PASSWORD_WRONG, KDF_* etc. */
@@ -123,28 +127,41 @@ export async function enroll(text: string, o: EnrollOptions, deps: EnrollDeps): 
     clockOffsetMs: 0,
     updatedAt: 0,
   };
-  key.fill(0);
-  await ensurePrivateDir(deps.dir);
-  await withProfileLock(deps.dir, name, async () => {
-    if (!o.force && await exists()) throw new TumblerError('PROFILE_EXISTS', `profile "${name}" exists; use --force to replace it`);
-    await saveProfile(deps.dir, profile, { now: deps.now });
-  });
-  return { profile: name, gateways: b.gateways, user: b.user, device: b.device, services: Object.keys(b.services).sort(), keyStored: o.storeKey };
+  let unlocked = false;
+  try {
+    await ensurePrivateDir(deps.dir);
+    await withProfileLock(deps.dir, name, async () => {
+      if (!o.force && await exists()) throw new TumblerError('PROFILE_EXISTS', `profile "${name}" exists; use --force to replace it`);
+      await saveProfile(deps.dir, profile, { now: deps.now });
+    });
+    if (!o.storeKey && deps.unlock) unlocked = await deps.unlock(name, key, profile.kdf);
+  } finally {
+    key.fill(0);
+  }
+  return { profile: name, gateways: b.gateways, user: b.user, device: b.device, services: Object.keys(b.services).sort(), keyStored: o.storeKey, unlocked };
 }
 
-/** CLI entry. */
-export async function run(bundleArg: string, o: EnrollOptions): Promise<void> {
+/** CLI entry. Without --store-key/--no-store-key the key stays off disk when an agent runs (and goes to the agent). */
+export async function run(bundleArg: string, o: Omit<EnrollOptions, 'storeKey'> & { readonly storeKey?: boolean }): Promise<void> {
   if (bundleArg === '-' && o.passwordFile === undefined) {
     throw new TumblerError('BAD_ARGUMENT', 'reading the bundle from stdin needs --password-file');
   }
   const text = await bundleText(bundleArg);
-  const r = await enroll(text, o, {
+  const agent = await import('../agent/client.js');
+  const storeKey = o.storeKey ?? !(await agent.agentRunning());
+  const r = await enroll(text, { ...o, storeKey }, {
     dir: profileDir(),
     now: Date.now,
     password: () => obtainPassword({ file: o.passwordFile, confirm: true, prompt: 'Password (as given by your admin): ' }),
     warn: (l) => process.stderr.write(`tumbler: ${l}\n`),
+    unlock: async (name, key, kdf) => {
+      if (!(await agent.agentRunning())) return false;
+      await (await import('./unlock.js')).giveKeyToAgent(name, key, kdf, 0);
+      return true;
+    },
   });
-  const keyNote = r.keyStored ? 'key stored in the profile (mode 0600)' : 'key kept off disk (asked for on each open)';
+  const keyNote = r.keyStored ? 'key stored in the profile (mode 0600)'
+    : r.unlocked ? `key kept off disk, unlocked in the agent (after it stops: tumbler unlock ${r.profile})` : 'key kept off disk (asked for on each open)';
   const where = r.gateways.flat().join(', ');
   process.stdout.write(`enrolled profile "${r.profile}": ${r.user} (device ${r.device}) on ${where}, services ${r.services.join(', ')}; ${keyNote}\n` +
     `open a service with: tumbler open ${r.profile}${r.services.length > 1 && !r.services.includes('ssh') ? ' --service NAME' : ''}\n`);

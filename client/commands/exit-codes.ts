@@ -18,6 +18,7 @@ const table = exitTable({
     PASSWORD: { code: 8, meaning: 'wrong password: it does not match this enrollment (type it again)' },
     ADDRESS: { code: 9, meaning: 'the server sees this host at another address than the knock named (--public-address; a NAT with several public addresses)' },
     REFUSED: { code: 10, meaning: 'the server answers but refused the knock (service not allowed for you, or not over this address family)' },
+    AGENT: { code: 11, meaning: 'agent: none running, profile not unlocked in it, its socket not safely yours, or it failed mid-request' },
   },
   byError: {
     USAGE: 'USAGE',
@@ -61,7 +62,7 @@ const table = exitTable({
     ADDRESS_UNSTABLE: 'ADDRESS',
     KNOCK_REFUSED: 'REFUSED',
   },
-  byPrefix: [['HELPER_', 'HELPER']],
+  byPrefix: [['HELPER_', 'HELPER'], ['AGENT_', 'AGENT']],
   fallback: 'OTHER',
 });
 

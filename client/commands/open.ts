@@ -5,10 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { localAddressFor } from '../knock/local-address.js';
-import { openService, type OpenDeps, type OpenResult } from '../knock/open.js';
+import { openService, type OpenDeps } from '../knock/open.js';
 import { sendKnock } from '../transport/send.js';
-import { clockTime, grantTiming, printJson, profileDir } from './context.js';
+import { printJson, profileDir } from './context.js';
+import { grantJson, grantLine } from './grant-output.js';
 import { obtainPassword } from './password.js';
+
+export { grantJson, grantLine };
 
 export interface OpenCliOptions {
   readonly service?: string;
@@ -30,16 +33,6 @@ export function realDeps(o: { passwordFile?: string; ttyOnly?: boolean; verbose?
     password: () => obtainPassword({ file: o.passwordFile, ttyOnly: o.ttyOnly }),
     note: o.verbose ? (l) => process.stderr.write(`tumbler: ${l}\n`) : undefined,
   };
-}
-
-/** "ssh granted on 192.0.2.1 port 51234 until 12:34:56 (30 s)" */
-export function grantLine(r: OpenResult, nowMs: number): string {
-  const t = grantTiming(r.expiresAt, r.clockOffsetMs, nowMs);
-  return `${r.service} granted on ${r.server} port ${r.port} until ${clockTime(t.localEndMs)} (${t.leftSec} s)`;
-}
-
-export function grantJson(r: OpenResult): Record<string, unknown> {
-  return { profile: r.profile, service: r.service, server: r.server, port: r.port, expiresAt: r.expiresAt, observedAddress: r.observedAddress };
 }
 
 export async function run(profile: string, o: OpenCliOptions): Promise<void> {

@@ -1,13 +1,49 @@
 /**
- * `tumbler status <PROFILE>`: what a profile knows, for humans or as JSON.
- * Shows the gateways, user, services, whether the key is stored, how old the stored sequence is,
- * the clock offset, the address the server saw per family, the gateway that answered last and the
- * last grant. Never the key, its check, the KDF salt or the sequence.
+ * `tumbler status [PROFILE]`: what a profile knows, for humans or as JSON.
+ * Shows the gateways, user, services, whether the key is stored or unlocked in the agent, how old
+ * the stored sequence is, the clock offset, the address the server saw per family, the gateway that
+ * answered last and the last grant. Never the key, its check, the KDF salt or the sequence.
+ * Without a profile: the agent, and each profile's key state.
  */
+import { isTumblerError } from '../../shared/errors.js';
 import { clockDoubt } from '../knock/clock.js';
-import { loadProfile } from '../state/profile.js';
+import { listProfiles, loadProfile } from '../state/profile.js';
 import { observedIn, type Profile } from '../state/schema.js';
 import { clockTime, dateTime, duration, grantTiming, printJson, profileDir } from './context.js';
+
+/** What the agent says about a profile: null when no agent runs. */
+export interface AgentView {
+  readonly unlocked: boolean;
+  /** Seconds until it forgets the key; null = until locked (or not unlocked). */
+  readonly expiresInSec: number | null;
+}
+
+interface AgentState {
+  readonly pid: number | null;
+  readonly unlocked: ReadonlyMap<string, number | null>;
+}
+
+async function agentState(): Promise<AgentState> {
+  const { callAgent } = await import('../agent/client.js');
+  try {
+    const l = await callAgent({ op: 'list' }, { timeoutMs: 5_000 });
+    return { pid: l.pid, unlocked: new Map(l.unlocked.map((e) => [e.profile, e.expiresInSec])) };
+  } catch {
+    return { pid: null, unlocked: new Map() };
+  }
+}
+
+function agentView(a: AgentState, name: string): AgentView | null {
+  if (a.pid === null) return null;
+  return { unlocked: a.unlocked.has(name), expiresInSec: a.unlocked.get(name) ?? null };
+}
+
+function keyText(keyStored: boolean, name: string, agent: AgentView | null): string {
+  if (keyStored) return 'stored in the profile';
+  if (!agent) return 'kept off disk (password asked on each open; no agent running)';
+  if (!agent.unlocked) return `kept off disk, not unlocked (tumbler unlock ${name})`;
+  return `kept off disk, unlocked in the agent ${agent.expiresInSec === null ? 'until locked' : `(${duration(agent.expiresInSec * 1000)} left)`}`;
+}
 
 export interface StatusView {
   profile: string;
@@ -18,6 +54,8 @@ export interface StatusView {
   lastAnswered: string | null;
   services: Record<string, number>;
   keyStored: boolean;
+  /** The agent's view of this profile; null when no agent runs. */
+  agent: AgentView | null;
   updatedAt: number;
   sequenceAgeSec: number;
   clockOffsetMs: number;
@@ -28,7 +66,7 @@ export interface StatusView {
 }
 
 /** The public view of a profile: an explicit allow-list of fields, so no secret can slip in. */
-export function statusView(p: Profile, nowMs: number): StatusView {
+export function statusView(p: Profile, nowMs: number, agent: AgentView | null = null): StatusView {
   const g = p.lastGrant;
   const t = g ? grantTiming(g.expiresAt, p.clockOffsetMs, nowMs) : null;
   return {
@@ -39,6 +77,7 @@ export function statusView(p: Profile, nowMs: number): StatusView {
     lastAnswered: p.lastAnswered ?? null,
     services: { ...p.services },
     keyStored: p.key !== undefined,
+    agent,
     updatedAt: p.updatedAt,
     sequenceAgeSec: Math.max(0, Math.round((nowMs - p.updatedAt) / 1000)),
     clockOffsetMs: p.clockOffsetMs,
@@ -61,7 +100,7 @@ export function statusText(v: StatusView): string {
     `user         ${v.user}${v.device ? ` (device ${v.device})` : ''}`,
     `gateways     ${gateways}${v.lastAnswered ? ` (last answered: ${v.lastAnswered})` : ''}`,
     `services     ${services}`,
-    `key          ${v.keyStored ? 'stored in the profile' : 'kept off disk (password asked on each open)'}`,
+    `key          ${keyText(v.keyStored, v.profile, v.agent)}`,
     `sequence     stored ${dateTime(v.updatedAt)} (${duration(v.sequenceAgeSec * 1000)} ago)`,
     `clock        local clock ${clock}`,
     `address      ${addresses ? `${addresses} (as the server last saw this host)` : 'not yet seen by the server'}`,
@@ -77,8 +116,28 @@ export function statusText(v: StatusView): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function runStatus(name: string, o: { json?: boolean }): Promise<void> {
-  const v = statusView(await loadProfile(profileDir(), name), Date.now());
-  if (o.json) printJson(v);
-  else process.stdout.write(statusText(v));
+export async function runStatus(name: string | undefined, o: { json?: boolean }): Promise<void> {
+  const agent = await agentState();
+  if (name !== undefined) {
+    const v = statusView(await loadProfile(profileDir(), name), Date.now(), agentView(agent, name));
+    if (o.json) printJson(v);
+    else process.stdout.write(statusText(v));
+    return;
+  }
+  const dir = profileDir();
+  const profiles = [];
+  for (const n of await listProfiles(dir)) {
+    try {
+      const p = await loadProfile(dir, n);
+      profiles.push({ profile: n, keyStored: p.key !== undefined, agent: agentView(agent, n) });
+    } catch (e) {
+      profiles.push({ profile: n, error: isTumblerError(e) ? e.code : 'UNREADABLE' });
+    }
+  }
+  if (o.json) return printJson({ agent: agent.pid === null ? null : { pid: agent.pid }, profiles });
+  const lines = [`agent        ${agent.pid === null ? 'not running (tumbler agent, or tumbler unlock PROFILE starts one)' : `running (pid ${agent.pid})`}`];
+  for (const e of profiles) {
+    lines.push(`${e.profile.padEnd(12)} ${'error' in e ? `unusable (${e.error})` : `key ${keyText(e.keyStored, e.profile, e.agent)}`}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

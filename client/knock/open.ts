@@ -13,8 +13,6 @@
  */
 import { TumblerError } from '../../shared/errors.js';
 import { formatAddress, parseAddress, type IpFamily } from '../../shared/net/address.js';
-import { checksEqual, keyCheck } from '../../shared/protocol/check.js';
-import { deriveDeviceKey } from '../../shared/protocol/kdf.js';
 import { knockKeys } from '../../shared/protocol/knock.js';
 import { replyKey } from '../../shared/protocol/reply.js';
 import type { Sequence } from '../../shared/protocol/sequence.js';
@@ -26,6 +24,7 @@ import { attempt, type BoundSource } from './attempt.js';
 import { noGrant, type Tried } from './causes.js';
 import { KnockClock, clockDoubt } from './clock.js';
 import { MAX_WAIT_MS, MIN_WAIT_MS } from './exchange.js';
+import { keyForPassword } from './password-key.js';
 import { hostPreferredFamily, orderTargets } from './targets.js';
 import type { RandomBytes } from './wire.js';
 
@@ -52,6 +51,8 @@ export interface OpenDeps {
   readonly preferFamily?: () => IpFamily;
   /** Asked only when the profile keeps its key off disk. */
   readonly password?: () => Promise<string>;
+  /** A key unlocked earlier for a profile that keeps its key off disk (the agent's), tried before the password. */
+  readonly unlockedKey?: (p: Profile) => Buffer | null;
   /** Progress notes for humans (never secrets); default: none. */
   readonly note?: (line: string) => void;
 }
@@ -91,13 +92,10 @@ const sameKdf = (a: Profile['kdf'], b: Profile['kdf']): boolean => a.salt === b.
 
 /** The key from a typed password; a password that fails the profile's key check is PASSWORD_WRONG at once. */
 async function keyFromPassword(p: Profile, deps: OpenDeps): Promise<Buffer> {
+  const unlocked = deps.unlockedKey?.(p);
+  if (unlocked) return unlocked;
   if (!deps.password) throw new TumblerError('PASSWORD_UNAVAILABLE', `profile "${p.name}" keeps its key off disk and no password source is available`);
-  const password = await deps.password();
-  const key = await deriveDeviceKey(password, { salt: Buffer.from(p.kdf.salt, 'base64'), N: p.kdf.N, r: p.kdf.r, p: p.kdf.p });
-  if (p.keyCheck !== undefined && !checksEqual(keyCheck(key), p.keyCheck)) {
-    throw new TumblerError('PASSWORD_WRONG', `wrong password for profile "${p.name}": type it again, exactly as at enrollment`);
-  }
-  return key;
+  return keyForPassword(p, await deps.password());
 }
 
 /** --public-address, canonical; its family decides which gateway addresses it applies to. */

@@ -6,6 +6,7 @@
  * opened before anything is sent, so the reply cannot slip past. IPv4 raw receive includes the IP
  * header; IPv6 hands over the TCP segment only, matched with the sender's address.
  */
+import { createRequire } from 'node:module';
 import { TumblerError } from '../../shared/errors.js';
 import { IPPROTO_TCP } from '../../shared/packet/constants.js';
 import { describeSyn, matchReply, matchReplySegment, type Family } from '../knock/wire.js';
@@ -24,12 +25,15 @@ let rawModule: RawModule | null = null;
  */
 const live = new Set<RawSocket>();
 
-/** Loads the native module (throws RAW_UNAVAILABLE when it is not built). */
+/**
+ * Loads the native module (throws RAW_UNAVAILABLE when it is not built). require, not import():
+ * the users' client is a bundle run by vm.Script (scripts/build-client.mjs), where a dynamic
+ * import() has no loader and always fails; raw-socket is CommonJS either way.
+ */
 export async function loadRawSocket(): Promise<RawModule> {
   if (rawModule) return rawModule;
   try {
-    const m = await import('raw-socket');
-    rawModule = ((m as unknown as { default?: RawModule }).default ?? m) as RawModule;
+    rawModule = createRequire(import.meta.url)('raw-socket') as RawModule;
     return rawModule;
   } catch (e) {
     throw new TumblerError('RAW_UNAVAILABLE', 'the raw-socket module is not available', { cause: e });

@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MONITOR_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 import { TumblerError, isTumblerError } from '../../shared/errors.js';
 import { writeDebianDir } from './debian-dir.js';
 import * as L from './layout.js';
@@ -72,17 +73,22 @@ export const CLIENT: PackageSpec = {
     'tumbler enrolls a device from the bundle its admin issued, knocks (three TCP',
     'SYNs through a small raw-socket helper), and prints the port the server opened',
     'for this address; as an ssh ProxyCommand it knocks and connects in one step.',
+    '`tumbler agent` holds unlocked keys in memory for the session (a systemd user',
+    'unit is included), and tumbler-connect lets ssh use it without starting Node.',
     '',
     'The helper is given cap_net_raw (or, without setcap, the setuid bit) when the',
     'package is configured; it drops every privilege before it reads its input.',
   ],
-  compiled: ['dist/client', 'dist/shared'],
-  files: ['client/helper/tumbler-helper'],
-  executables: ['client/helper/tumbler-helper'],
-  modules: ['commander', 'node-forge', 'raw-socket'],
-  commands: { tumbler: 'dist/client/cli.js' },
-  system: {},
-  man: ['man/tumbler.1'],
+  // One esbuild bundle with a V8 code cache (scripts/build-client.mjs): commander and node-forge's
+  // used modules are inside it; raw-socket (native) stays a module.
+  compiled: ['dist/client/bin'],
+  bundles: ['dist/client/bin'],
+  files: ['client/helper/tumbler-helper', 'client/connector/tumbler-connect', 'shared/native/tumbler_native.node'],
+  executables: ['client/helper/tumbler-helper', 'client/connector/tumbler-connect'],
+  modules: ['raw-socket'],
+  commands: { tumbler: 'dist/client/bin/tumbler.cjs' },
+  system: { [`${L.USER_UNIT_DIR}/${L.AGENT_UNIT_NAME}`]: 'systemd/tumbler-agent.service' },
+  man: ['man/tumbler.1', 'man/tumbler-connect.1'],
   docs: ['README.md'],
   dirs: [],
   depends: [],
@@ -113,8 +119,8 @@ const RULES: BuildRules = {
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-/** The lists against package.json and the unit: a dependency no package ships, or a unit that runs another path, stops the build. */
-export function checkLists(p: Pick<ProjectInfo, 'dependencies'>, unitText: string): void {
+/** The lists against package.json and the units: a dependency no package ships, or a unit that runs another path, stops the build. */
+export function checkLists(p: Pick<ProjectInfo, 'dependencies'>, unitText: string, agentUnitText: string): void {
   const shipped = new Set(PACKAGES.flatMap((s) => s.modules));
   for (const m of shipped) {
     if (!p.dependencies.includes(m)) throw new TumblerError('PACKAGE_LISTS', `${m} is in a package's modules but not in package.json "dependencies"`);
@@ -125,8 +131,12 @@ export function checkLists(p: Pick<ProjectInfo, 'dependencies'>, unitText: strin
     }
   }
   const exec = /^ExecStart=(.*)$/m.exec(unitText)?.[1] ?? '';
-  const want = `${L.NODE} ${L.SERVER_ROOT}/${SERVER.commands.tumblerd} --config ${L.CONFIG_FILE} `;
-  if (!exec.startsWith(want)) throw new TumblerError('PACKAGE_LISTS', `systemd/tumblerd.service: ExecStart must start with "${want}" (the packaged paths)`);
+  const want = `${[L.NODE, ...MONITOR_NODE_FLAGS].join(' ')} ${L.SERVER_ROOT}/${SERVER.commands.tumblerd} --config ${L.CONFIG_FILE} `;
+  if (!exec.startsWith(want)) throw new TumblerError('PACKAGE_LISTS', `systemd/tumblerd.service: ExecStart must start with "${want}" (the packaged paths, the monitor's V8 flags)`);
+  const agentExec = /^ExecStart=(.*)$/m.exec(agentUnitText)?.[1] ?? '';
+  if (!agentExec.startsWith(`${L.TUMBLER} agent`)) {
+    throw new TumblerError('PACKAGE_LISTS', `systemd/${L.AGENT_UNIT_NAME}: ExecStart must start with "${L.TUMBLER} agent" (the packaged command)`);
+  }
   const stateDir = /^StateDirectory=(.*)$/m.exec(unitText)?.[1];
   if (`/var/lib/${stateDir}` !== L.STATE_DIR) throw new TumblerError('PACKAGE_LISTS', `systemd/tumblerd.service: StateDirectory= must be ${posix.basename(L.STATE_DIR)}`);
 }
@@ -134,7 +144,7 @@ export function checkLists(p: Pick<ProjectInfo, 'dependencies'>, unitText: strin
 export function buildPackages(outDir: string, opts: { keep?: boolean } = {}): string[] {
   process.umask(0o022);
   const project = projectInfo(REPO);
-  checkLists(project, readFileSync(join(REPO, 'systemd/tumblerd.service'), 'utf8'));
+  checkLists(project, readFileSync(join(REPO, 'systemd/tumblerd.service'), 'utf8'), readFileSync(join(REPO, `systemd/${L.AGENT_UNIT_NAME}`), 'utf8'));
   const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as Lockfile;
   const work = mkdtempSync(join(tmpdir(), 'tumbler-package-'));
   try {

@@ -27,6 +27,9 @@ export const BIN_DIR = '/usr/bin';
 /** Debian 12 ships units in /lib (files must not move between /lib and /usr/lib before trixie). */
 export const UNIT_DIR = '/lib/systemd/system';
 export const UNIT_NAME = 'tumblerd.service';
+/** systemd user units shipped by packages (systemd's systemduserunitdir); the client's agent unit. */
+export const USER_UNIT_DIR = '/usr/lib/systemd/user';
+export const AGENT_UNIT_NAME = 'tumbler-agent.service';
 
 /** tumblerd's --config default (server/main.ts DEFAULT_CONFIG; that module runs the CLI when imported). */
 export const CONFIG_FILE = '/etc/tumbler/tumblerd.toml';
@@ -41,6 +44,8 @@ export const TUMBLERD = `${BIN_DIR}/tumblerd`;
 export const TUMBLER = `${BIN_DIR}/tumbler`;
 /** The raw-socket helper where the client looks for it (client/transport/send.ts repoHelperPath). */
 export const HELPER = `${CLIENT_ROOT}/client/helper/tumbler-helper`;
+/** The ssh connector (ProxyUseFdpass), next to the helper: what ~/.ssh/config names. */
+export const CONNECTOR = `${CLIENT_ROOT}/client/connector/tumbler-connect`;
 
 export const docDir = (pkg: string): string => `/usr/share/doc/${pkg}`;
 export const EXAMPLE_CONFIG = `${docDir(SERVER_PACKAGE)}/examples/tumblerd.toml`;

@@ -4,20 +4,23 @@
  * what Node loads, command wrappers, system files, man pages, docs, copyright and changelog;
  * ELF files stripped, every mode set. Then checked: imports resolve inside it, modules load.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { TumblerError } from '../../shared/errors.js';
 import { walkTree } from './control.js';
-import { copyrightFile } from './copyright.js';
+import { copyrightFile, LICENSE_FILE, type InlinedModules } from './copyright.js';
 import * as L from './layout.js';
 import { shipsModuleFile } from './module-files.js';
-import { runtimeClosure, type Lockfile } from './npm-closure.js';
+import { nameOf, runtimeClosure, type Lockfile } from './npm-closure.js';
 import type { BuildRules, PackageSpec, ProjectInfo, Staged } from './spec.js';
 import { copyFileInto, copyTreeInto, gzipInto, inTree, isElf, setModes, writeFileInto } from './stage.js';
 import { fillTemplate } from './template.js';
 import { stripElf } from './tools.js';
-import { checkModulesLoad, importProblems } from './verify.js';
+import { checkModulesLoad, checkStarts, importProblems } from './verify.js';
+
+/** What a compile produces that ships: tsc's modules, and the client bundle (its CommonJS launcher and V8 code cache). */
+const COMPILED_FILE = /\.(js|cjs|cache)$/;
 
 export interface TreeInputs {
   readonly repo: string;
@@ -37,7 +40,7 @@ export function stagePackage(spec: PackageSpec, inp: TreeInputs): Staged {
   // 1. The program: compiled JS, checkout files, a package.json that makes dist/ ES modules.
   for (const c of spec.compiled) {
     if (!c.startsWith('dist/')) throw new TumblerError('PACKAGE_LISTS', `${spec.name}: compiled entries start with dist/ (${c})`);
-    copyTreeInto(join(compiled, c.slice('dist/'.length)), tree, `${root}/${c}`, (r) => r.endsWith('.js'));
+    copyTreeInto(join(compiled, c.slice('dist/'.length)), tree, `${root}/${c}`, (r) => COMPILED_FILE.test(r));
   }
   for (const f of spec.files) {
     const src = join(repo, f);
@@ -74,9 +77,10 @@ export function stagePackage(spec: PackageSpec, inp: TreeInputs): Staged {
   const doc = L.docDir(spec.name);
   for (const d of spec.docs) gzipInto(join(repo, d), tree, `${doc}/${basename(d)}.gz`);
   writeFileInto(tree, `${doc}/changelog.gz`, changelog(p, rules.maintainer)); // a native package's changelog name
+  const inlined = (spec.bundles ?? []).map((b) => inlinedModules(b, { ...inp, root, doc, tree }));
   writeFileInto(tree, `${doc}/copyright`, copyrightFile(p.license, modules.map((m) => ({
     installPath: `${root.slice(1)}/${m.path}`, sourceDir: join(repo, m.path), name: m.name, version: m.version,
-  }))));
+  })), inlined));
   for (const d of spec.dirs) mkdirSync(inTree(tree, d), { recursive: true });
 
   // 4. Modes: everything 0644/0755; the wrappers, the scripts they run and the listed programs
@@ -93,6 +97,28 @@ export function stagePackage(spec: PackageSpec, inp: TreeInputs): Staged {
   return { tree, modules };
 }
 
+/** The list scripts/build-client.mjs writes next to a bundle: the npm modules compiled into it (lockfile keys). */
+const BUNDLED_MODULES_FILE = 'bundled-modules.json';
+
+/**
+ * The npm modules compiled into bundle `b` (a compiled entry), with their licence texts copied to
+ * <doc>/licenses/<name>/: the bundle keeps no comments, so this is where they ship.
+ */
+function inlinedModules(b: string, x: TreeInputs & { root: string; doc: string; tree: string }): InlinedModules {
+  const listFile = join(x.compiled, b.slice('dist/'.length), BUNDLED_MODULES_FILE);
+  if (!existsSync(listFile)) throw new TumblerError('PACKAGE_SOURCE_MISSING', `${b}: ${BUNDLED_MODULES_FILE} is missing (scripts/build-client.mjs writes it)`);
+  const keys = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
+  const licenceDir = `${x.doc.slice(1)}/licenses`;
+  const modules = keys.map((key) => {
+    const entry = x.lock.packages[key];
+    if (!entry) throw new TumblerError('PACKAGE_MODULE_MISSING', `${b} bundles ${key}, which is not in package-lock.json`);
+    const m = { sourceDir: join(x.repo, key), name: nameOf(key), version: entry.version ?? '0.0.0' };
+    for (const f of readdirSync(m.sourceDir).filter((n) => LICENSE_FILE.test(n))) copyFileInto(join(m.sourceDir, f), x.tree, `/${licenceDir}/${m.name}/${f}`);
+    return m;
+  });
+  return { installPath: `${x.root.slice(1)}/${b}`, licenceDir, modules };
+}
+
 function changelog(p: ProjectInfo, maintainer: string): Buffer {
   const date = new Date(Number(p.sourceDateEpoch) * 1000).toUTCString().replace('GMT', '+0000');
   const text = `tumbler (${p.version}) unstable; urgency=medium\n\n  * Built from the Tumbler source tree, revision ${p.revision}.\n\n -- ${maintainer}  ${date}\n`;
@@ -103,11 +129,15 @@ function changelog(p: ProjectInfo, maintainer: string): Buffer {
 export function verifyPackage(spec: PackageSpec, s: Staged, rules: BuildRules): void {
   const root = inTree(s.tree, spec.root);
   const shipped = new Set(s.modules.map((m) => m.name));
-  const problems = spec.compiled.flatMap((c) => importProblems(root, c, shipped));
+  const bundles = spec.bundles ?? [];
+  const problems = spec.compiled.filter((c) => !bundles.includes(c)).flatMap((c) => importProblems(root, c, shipped));
   if (problems.length) throw new TumblerError('PACKAGE_IMPORTS', `${spec.name}:\n  ${problems.join('\n  ')}`);
   const addons = [
     ...s.modules.flatMap((m) => (rules.nativeBinaries[m.name] ?? []).map((b) => `${m.path}/${b}`)),
     ...spec.files.filter((f) => f.endsWith('.node')),
   ];
   checkModulesLoad(L.NODE, root, spec.modules, addons);
+  for (const entry of Object.values(spec.commands)) {
+    if (bundles.some((b) => entry.startsWith(`${b}/`))) checkStarts(L.NODE, root, entry);
+  }
 }

@@ -2,7 +2,8 @@
  * What the build reads from the project and the machine: package.json (version, licence, module
  * type, dependencies), the Node the packages will run (its major is their ABI), the Debian
  * architecture, a reproducible timestamp (SOURCE_DATE_EPOCH, else the last commit's), and the
- * fresh compile: tsc into the staging directory plus the C helper and the native addon.
+ * fresh compile: tsc into the staging directory, the C programs (helper, ssh connector) and the
+ * native addon, and the client's esbuild bundle with its V8 code cache.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,11 +38,16 @@ export function projectInfo(repo: string): ProjectInfo {
   };
 }
 
-/** tsc into <work>/tsc (never the checkout's possibly stale dist/), then scripts/build-native.mjs. */
+/**
+ * tsc into <work>/tsc (never the checkout's possibly stale dist/), then scripts/build-native.mjs,
+ * then the client bundle into <work>/tsc/client/bin (installed as dist/client/bin), its code cache
+ * made by the Node the packages run (V8 rejects a cache from another Node, which only costs the compile).
+ */
 export function compile(repo: string, work: string): string {
   const out = join(work, 'tsc');
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   runTool(process.execPath, [tsc, '-p', join(repo, 'tsconfig.json'), '--outDir', out]);
   runTool(process.execPath, [join(repo, 'scripts/build-native.mjs')], { cwd: repo });
+  runTool(L.NODE, [join(repo, 'scripts/build-client.mjs'), '--out', join(out, 'client/bin')], { cwd: repo });
   return out;
 }

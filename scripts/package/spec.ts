@@ -13,6 +13,11 @@ export interface PackageSpec {
   readonly body: readonly string[];
   /** Compiled JavaScript (from the fresh tsc output), installed at the same path under root. */
   readonly compiled: readonly string[];
+  /**
+   * Of those, esbuild bundles (minified: their imports cannot be read reliably, and they import
+   * nothing relative): checked by starting each command they hold with --version instead.
+   */
+  readonly bundles?: readonly string[];
   /** Checkout files or folders, installed at the same relative path under root. */
   readonly files: readonly string[];
   /** Of those, the programs (mode 0755). */

@@ -3,7 +3,8 @@
  *  - every import in its compiled JavaScript resolves inside the package: a relative import names
  *    a file that ships, a bare one is a Node built-in or a module that ships;
  *  - every shipped npm module loads from the package's own node_modules, and every native addon
- *    loads (right Node ABI, shared libraries present), in a Node started inside the package root.
+ *    loads (right Node ABI, shared libraries present), in a Node started inside the package root;
+ *  - a bundled command starts from the package (`--version`).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -71,5 +72,13 @@ export function checkModulesLoad(node: string, root: string, modules: readonly s
   if (r.status !== 0) {
     const why = (r.stderr || String(r.error ?? '')).trim().split('\n').find((l) => /Error|error:/.test(l)) ?? r.stderr.trim().split('\n')[0];
     throw new TumblerError('PACKAGE_LOAD', `in ${root}: a shipped module does not load: ${why}`);
+  }
+}
+
+/** Runs `node root/entry --version` with nothing but PATH; throws PACKAGE_LOAD unless it exits 0. */
+export function checkStarts(node: string, root: string, entry: string): void {
+  const r = spawnSync(node, [join(root, entry), '--version'], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  if (r.status !== 0) {
+    throw new TumblerError('PACKAGE_LOAD', `in ${root}: ${entry} --version failed (${r.status ?? r.signal}): ${(r.stderr || String(r.error ?? '')).trim().split('\n')[0]}`);
   }
 }

@@ -20,6 +20,7 @@ import { createCounters, recordIncident, type MonitorCounters } from './counters
 import { Dispatcher } from './dispatch.js';
 import type { FirewallBackend } from './firewall/types.js';
 import { GrantBook } from './grant-book.js';
+import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from './node-flags.js';
 
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const STABLE_MS = 60_000;
@@ -68,8 +69,11 @@ export class Supervisor {
     const self = fileURLToPath(import.meta.url);
     const ext = self.endsWith('.ts') ? '.ts' : '.js';
     const entry = fileURLToPath(new URL(`../worker/main${ext}`, import.meta.url));
+    // The worker gets its own V8 flags, not the monitor's (node-flags.ts); other flags (e.g. a loader) pass on.
+    const inherited = process.execArgv.filter((a) => !MONITOR_NODE_FLAGS.includes(a));
     this.workerArgv = o.workerArgv ?? [
-      process.execPath, ...process.execArgv, entry, '--config', o.config.file, '--config-fd', String(WORKER_CONFIG_FD),
+      process.execPath, ...WORKER_NODE_FLAGS, ...inherited, entry,
+      '--config', o.config.file, '--config-fd', String(WORKER_CONFIG_FD),
       ...(o.stateFile !== undefined ? ['--state-file', o.stateFile] : []),
     ];
     this.backoffMs = o.backoffMs ?? BACKOFF_MS;

@@ -2,8 +2,15 @@
  * The one crypto module: AES-128 (one block), AES-128-GCM, HMAC-SHA256 via node-forge; scrypt and
  * constant-time comparison via node:crypto (forge has neither a memory-hard KDF nor a timing-safe
  * compare). Buffers in, Buffers out; forge's binary strings stay inside this file.
+ *
+ * Only the forge modules used here are loaded (its index loads every module, RSA, TLS, PKI…, and
+ * costs about half a bare Node start): the shared `forge` object, then AES (with the cipher and
+ * GCM modes), HMAC and SHA-256, which register themselves on it. types/node-forge-lib.d.ts types them.
  */
-import forge from 'node-forge';
+import forge from 'node-forge/lib/forge.js';
+import 'node-forge/lib/aes.js';
+import 'node-forge/lib/hmac.js';
+import 'node-forge/lib/sha256.js';
 import { scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { TumblerError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 /**
- * Typed loader for the tumbler_native addon (shared/native/tumbler_native.c): prctl no_new_privs,
- * SO_LOCK_FILTER on the capture sockets, SO_PEERCRED of a Unix-socket peer — the system calls
+ * Typed loader for the tumbler_native addon (shared/native/tumbler_native.c): prctl no_new_privs and
+ * dumpable, SO_LOCK_FILTER on the capture sockets, SO_PEERCRED of a Unix-socket peer — the system calls
  * Node 20 has no API for. Built by scripts/build-native.mjs next to its source; loaded lazily, so
  * code that never needs it never loads it. A missing build is NATIVE_MISSING.
  */
@@ -21,6 +21,8 @@ interface NativeAddon {
   getNoNewPrivs(): number;
   lockPacketFilters(): number;
   peerCredentials(fd: number): PeerCredentials;
+  setNotDumpable(): void;
+  isDumpable(): number;
 }
 
 /** Where the addon is looked for: beside this file (sources) or in the checkout from dist/. */
@@ -44,6 +46,15 @@ export function setNoNewPrivs(): void {
 
 export function hasNoNewPrivs(): boolean {
   return load().getNoNewPrivs() === 1;
+}
+
+/** PR_SET_DUMPABLE 0: no core dump; other processes of the same user cannot ptrace or read this one. */
+export function setNotDumpable(): void {
+  load().setNotDumpable();
+}
+
+export function isDumpable(): boolean {
+  return load().isDumpable() !== 0;
 }
 
 /** SO_LOCK_FILTER on every AF_PACKET socket this process holds; the number locked. */

@@ -7,6 +7,10 @@
  *                          capture sockets): their BPF filter can no longer be changed or removed,
  *                          even by this process -> number of sockets locked
  *   peerCredentials(fd)    getsockopt(SO_PEERCRED) of a connected Unix-domain socket -> {pid, uid, gid}
+ *   setNotDumpable()       prctl(PR_SET_DUMPABLE, 0): no core dump, and no other process of the same
+ *                          user may ptrace this one or read its memory (/proc/PID/mem) -- for a
+ *                          process that holds keys in memory (tumbler agent), as ssh-agent does
+ *   isDumpable()           prctl(PR_GET_DUMPABLE) -> 0 | 1 | 2
  *
  * Errors are thrown as Error objects whose `code` is "NATIVE_" + the errno name (e.g.
  * NATIVE_EBADF). No allocation survives a call; nothing here reads packet or user data.
@@ -54,6 +58,21 @@ static napi_value get_no_new_privs(napi_env env, napi_callback_info info) {
   (void)info;
   int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
   if (r < 0) return throw_errno(env, "prctl(PR_GET_NO_NEW_PRIVS)", errno);
+  return make_int(env, r);
+}
+
+static napi_value set_not_dumpable(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_DUMPABLE)", errno);
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
+}
+
+static napi_value is_dumpable(napi_env env, napi_callback_info info) {
+  (void)info;
+  int r = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (r < 0) return throw_errno(env, "prctl(PR_GET_DUMPABLE)", errno);
   return make_int(env, r);
 }
 
@@ -109,6 +128,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "getNoNewPrivs", NULL, get_no_new_privs, NULL, NULL, NULL, napi_enumerable, NULL },
     { "lockPacketFilters", NULL, lock_packet_filters, NULL, NULL, NULL, napi_enumerable, NULL },
     { "peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "setNotDumpable", NULL, set_not_dumpable, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "isDumpable", NULL, is_dumpable, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

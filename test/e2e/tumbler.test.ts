@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CapturedSyn } from './tools/pcap-file.js';
+import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 import { ATTACKER_ADDR, CLIENT_ADDR, INTERNAL_ADDR, KNOCK_RANGE, REPO, SERVER_ADDR, WORKER_USER, World } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -56,6 +57,15 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.equal(field(cap)[0], '0000000000000000', cap);
     // Set by the worker itself (issue 12 §7), not only inherited from systemd's NoNewPrivileges.
     assert.deepEqual(field('NoNewPrivs'), ['1']);
+  });
+
+  test('0a. the monitor and the worker run with the V8 flags sized for their jobs (node-flags.ts)', () => {
+    const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const monitor = argv(w.daemon!.pid!);
+    const worker = argv(w.workerPid()!);
+    for (const f of MONITOR_NODE_FLAGS) assert.ok(monitor.includes(f), f);
+    for (const f of WORKER_NODE_FLAGS) assert.ok(worker.includes(f), f);
+    assert.ok(!worker.includes('--jitless'), 'the packet path keeps its compiler');
   });
 
   test('0b. SIGUSR1 to the monitor logs the worker\'s counters and opens no debugger port', async () => {

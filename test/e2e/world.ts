@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
 import { TestPostgres } from '../helpers/postgres.js';
 import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
+import { MONITOR_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const SERVER_ADDR = '198.51.100.1';
@@ -33,8 +34,13 @@ export const FORWARD_RANGE = { first: 50000, last: 50999 };
 export const CLIENT_USER = 'tmbuser';
 export const WORKER_USER = 'tumbler';
 export const PASSWORD = 'correct horse battery staple';
+/** The client as users run it (package.json "bin"): the bundle built by scripts/build-client.mjs. */
+export const CLIENT_BIN = join(REPO, 'dist/client/bin/tumbler.cjs');
+/** The ssh connector (ProxyUseFdpass), built by scripts/build-native.mjs. */
+export const CONNECTOR_BIN = join(REPO, 'client/connector/tumbler-connect');
 
 export type Probe = 'connected' | 'refused' | 'timeout';
+export interface SshOptions { profile?: string; service?: string; host?: string; port?: number; command: string; connector?: boolean }
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
 function sh(cmd: string, args: string[], input?: string): RunResult {
@@ -75,7 +81,7 @@ export class Gateway {
 
   /** Start the real daemon; resolves when its worker reports ready (or at once with { ready: false }). */
   async startDaemon(o: { ready?: boolean } = {}): Promise<void> {
-    const d = this.world.spawnTracked('ip', ['netns', 'exec', this.ns, process.execPath, join(REPO, 'dist/server/main.js'),
+    const d = this.world.spawnTracked('ip', ['netns', 'exec', this.ns, process.execPath, ...MONITOR_NODE_FLAGS, join(REPO, 'dist/server/main.js'),
       '--config', this.configPath, 'run', '--pid-file', this.pidFile], { stdio: 'pipe' });
     this.daemon = d;
     this.daemonLog = '';
@@ -152,6 +158,8 @@ export class World {
   readonly configPath: string;
   readonly helperPath: string;
   readonly clientHome: string;
+  /** The client user's XDG_RUNTIME_DIR (0700, its own): where its agent's socket goes, private to this world. */
+  readonly clientRuntime: string;
   readonly dbPath: string;
   /** Gateway A (srv) always; B (srb) in a fleet world. */
   readonly gateways: Gateway[];
@@ -167,6 +175,7 @@ export class World {
     this.configPath = join(this.dir, 'tumblerd.toml');
     this.helperPath = join(this.dir, 'bin', 'tumbler-helper');
     this.clientHome = join(this.dir, 'home');
+    this.clientRuntime = join(this.dir, 'run');
     this.dbPath = join(this.dir, 'state', 'tumbler.db');
     this.passwordFile = join(this.dir, 'password');
     this.clientPasswordFile = join(this.clientHome, 'password');
@@ -252,6 +261,8 @@ export class World {
     writeFileSync(this.passwordFile, PASSWORD + '\n', { mode: 0o600 });
     writeFileSync(this.clientPasswordFile, PASSWORD + '\n', { mode: 0o600 });
     chownSync(this.clientPasswordFile, client.uid, client.gid);
+    mkdirSync(this.clientRuntime, { mode: 0o700 });
+    chownSync(this.clientRuntime, client.uid, client.gid);
     // The worker's state directory belongs to the worker account.
     mkdirSync(join(this.dir, 'state'), { mode: 0o700 });
     chownSync(join(this.dir, 'state'), worker.uid, worker.gid);
@@ -388,7 +399,7 @@ ${o.extra ?? ''}`, { mode: 0o644 });
   }
 
   /** Enroll a user+device on the server and on the client (as tmbuser); returns the profile name. */
-  enroll(user: string, opts: { device?: string; services?: string; profile?: string; ns?: string; server?: string } = {}): string {
+  enroll(user: string, opts: { device?: string; services?: string; profile?: string; ns?: string; server?: string; clientArgs?: string[] } = {}): string {
     const device = opts.device ?? 'laptop';
     const bundleFile = join(this.dir, `${user}-${device}.bundle`);
     const server = opts.server ? ['--server', opts.server] : [];
@@ -399,7 +410,7 @@ ${o.extra ?? ''}`, { mode: 0o644 });
     if (r.code !== 0) throw new Error(`enroll ${user}: ${r.stderr}`);
     chmodSync(bundleFile, 0o644); // handed to the device owner
     const profile = opts.profile ?? `${user}-${device}`;
-    const e = this.client(['enroll', bundleFile, '--name', profile, '--password-file', this.clientPasswordFile], { ns: opts.ns });
+    const e = this.client(['enroll', bundleFile, '--name', profile, '--password-file', this.clientPasswordFile, ...(opts.clientArgs ?? [])], { ns: opts.ns });
     if (e.code !== 0) throw new Error(`client enroll: ${e.stderr}`);
     return profile;
   }
@@ -410,14 +421,17 @@ ${o.extra ?? ''}`, { mode: 0o644 });
   }
 
   clientEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { PATH: process.env.PATH, HOME: this.clientHome, XDG_CONFIG_HOME: join(this.clientHome, '.config'), TUMBLER_HELPER: this.helperPath, ...extra };
+    return {
+      PATH: process.env.PATH, HOME: this.clientHome, XDG_CONFIG_HOME: join(this.clientHome, '.config'), XDG_RUNTIME_DIR: this.clientRuntime,
+      TUMBLER_HELPER: this.helperPath, ...extra,
+    };
   }
 
   /** argv that runs `tumbler ARGS` as the unprivileged client user inside the client namespace. */
   clientArgv(args: string[], ns = this.ns.cli, prefix: string[] = []): string[] {
     const u = idOf(CLIENT_USER);
     return ['netns', 'exec', ns, 'setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--',
-      ...prefix, process.execPath, join(REPO, 'dist/client/cli.js'), ...args];
+      ...prefix, process.execPath, CLIENT_BIN, ...args];
   }
 
   client(args: string[], o: { ns?: string; env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): RunResult {
@@ -432,21 +446,26 @@ ${o.extra ?? ''}`, { mode: 0o644 });
     return r.code === 124 ? 'timeout' : 'refused';
   }
 
-  /** Plain OpenSSH client as tmbuser in `ns`, running `command` remotely. */
-  sshArgv(ns: string, opts: { profile?: string; service?: string; host?: string; port?: number; command: string }): string[] {
+  /**
+   * Plain OpenSSH client as tmbuser in `ns`, running `command` remotely; with `profile`, through
+   * `tumbler proxy` (ProxyCommand), or through tumbler-connect (ProxyUseFdpass) with `connector`.
+   */
+  sshArgv(ns: string, opts: SshOptions): string[] {
     const u = idOf(CLIENT_USER);
     const ssh = ['ssh', '-F', '/dev/null', '-i', join(this.clientHome, 'id_ed25519'), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
       '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
-    if (opts.profile) {
-      ssh.push('-o', `ProxyCommand=${process.execPath} ${join(REPO, 'dist/client/cli.js')} proxy ${opts.profile} ${opts.service ?? 'ssh'}`);
+    if (opts.profile && opts.connector) {
+      ssh.push('-o', `ProxyCommand=${CONNECTOR_BIN} ${opts.profile} ${opts.service ?? 'ssh'}`, '-o', 'ProxyUseFdpass=yes');
+    } else if (opts.profile) {
+      ssh.push('-o', `ProxyCommand=${process.execPath} ${CLIENT_BIN} proxy ${opts.profile} ${opts.service ?? 'ssh'}`);
     }
     if (opts.port) ssh.push('-p', String(opts.port));
     ssh.push(`${CLIENT_USER}@${opts.host ?? SERVER_ADDR}`, opts.command);
-    return ['netns', 'exec', ns, 'setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', 'env', `HOME=${this.clientHome}`,
-      `XDG_CONFIG_HOME=${join(this.clientHome, '.config')}`, `TUMBLER_HELPER=${this.helperPath}`, ...ssh];
+    const env = Object.entries(this.clientEnv({ TUMBLER_CLI: CLIENT_BIN })).filter(([k]) => k !== 'PATH').map(([k, v]) => `${k}=${v}`);
+    return ['netns', 'exec', ns, 'setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', 'env', ...env, ...ssh];
   }
 
-  ssh(ns: string, opts: { profile?: string; service?: string; host?: string; port?: number; command: string }): RunResult {
+  ssh(ns: string, opts: SshOptions): RunResult {
     const r = spawnSync('ip', this.sshArgv(ns, opts), { encoding: 'utf8', timeout: 30_000 });
     return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }

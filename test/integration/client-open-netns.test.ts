@@ -4,6 +4,7 @@
  * side is a tiny knock server (client-fake-server.ts) that verifies knocks with the protocol module
  * and answers with a real SYN-ACK carrying a sealed reply. Covers the in-process raw transport
  * (IPv4 and IPv6) and the C helper path, and that each reply's next sequence is stored and used.
+ * The client runs as users run it: the bundle (npm run build).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,7 +50,8 @@ describe('tumbler open over raw sockets in network namespaces', { skip: !isRoot 
 
   function tumbler(args: string[], extra: NodeJS.ProcessEnv = {}, input?: string): Promise<Run> {
     return new Promise((res) => {
-      const c = spawn('ip', ['netns', 'exec', cli, process.execPath, '--import', 'tsx', join(REPO, 'client/cli.ts'), ...args],
+      // The client as users run it: the bundle (a dynamic import() fails inside it; raw-socket must still load).
+      const c = spawn('ip', ['netns', 'exec', cli, process.execPath, join(REPO, 'dist/client/bin/tumbler.cjs'), ...args],
         { cwd: REPO, env: env(extra), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
       if (input !== undefined) c.stdin!.end(input);
       let stdout = '';

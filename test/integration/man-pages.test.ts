@@ -3,8 +3,9 @@
  * groff renders each without a warning; every command, option, default value, choice and exit
  * status that `tumblerd --help` / `tumbler --help` (and each command's --help) show appears in
  * the page; tumblerd.toml(5) documents exactly the keys of server/config/example.toml, table by
- * table, and its EXAMPLE is a configuration the real parser accepts; the paths the packages
- * install (scripts/package/layout.ts) are the ones the pages name.
+ * table, and its EXAMPLE is a configuration the real parser accepts; tumbler-connect(1) lists
+ * exactly the exit statuses the C program defines; the paths the packages install
+ * (scripts/package/layout.ts) are the ones the pages name.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,11 +15,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
 import { parseConfig } from '../../server/config/parse.js';
+import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 import * as L from '../../scripts/package/layout.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const PAGES = { tumblerd: 'man/tumblerd.8', tumbler: 'man/tumbler.1', toml: 'man/tumblerd.toml.5' } as const;
-const PROGRAMS = { tumblerd: 'dist/server/main.js', tumbler: 'dist/client/cli.js' } as const;
+const PAGES = { tumblerd: 'man/tumblerd.8', tumbler: 'man/tumbler.1', toml: 'man/tumblerd.toml.5', connect: 'man/tumbler-connect.1' } as const;
+// tumbler as users run it: the bundle (scripts/build-client.mjs), commander inside.
+const PROGRAMS = { tumblerd: 'dist/server/main.js', tumbler: 'dist/client/bin/tumbler.cjs' } as const;
 
 function groff(page: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('groff', ['-man', ...args, join(REPO, page)], { encoding: 'utf8', timeout: 30_000 });
@@ -154,6 +157,19 @@ describe('man pages', () => {
     });
   }
 
+  test('tumblerd(8) names the V8 flags each process runs with (server/monitor/node-flags.ts)', () => {
+    const text = plainText(PAGES.tumblerd);
+    assert.ok(text.includes(MONITOR_NODE_FLAGS.join(' ')), 'the monitor\'s flags');
+    assert.ok(text.includes(WORKER_NODE_FLAGS.join(' ')), 'the worker\'s flags');
+  });
+
+  test('tumbler-connect(1): EXIT STATUS lists exactly the statuses the program defines', () => {
+    const src = readFileSync(join(REPO, 'client/connector/tumbler-connect.c'), 'utf8');
+    const defined = [...src.matchAll(/^#define EXIT_[A-Z_]+ (\d+)$/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    assert.ok(defined.length >= 5);
+    assert.deepEqual(manExitCodes(PAGES.connect), defined);
+  });
+
   test('tumblerd.toml(5) documents exactly the keys of example.toml (set or shown commented out), each in its table', () => {
     const text = readFileSync(join(REPO, 'server/config/example.toml'), 'utf8');
     const example = parse(text) as Record<string, Record<string, unknown>>;
@@ -202,6 +218,7 @@ describe('man pages', () => {
     for (const p of [L.CONFIG_FILE, L.EXAMPLE_CONFIG, L.STATE_DIR]) assert.ok(toml.includes(p), `tumblerd.toml(5) names ${p}`);
     assert.ok(mentions(toml, L.WORKER_ACCOUNT));
     const client = plainText(PAGES.tumbler);
-    assert.ok(client.includes(L.HELPER), `tumbler(1) names ${L.HELPER}`);
+    for (const p of [L.HELPER, L.CONNECTOR, `${L.USER_UNIT_DIR}/${L.AGENT_UNIT_NAME}`]) assert.ok(client.includes(p), `tumbler(1) names ${p}`);
+    assert.ok(plainText(PAGES.connect).includes(L.CONNECTOR), `tumbler-connect(1) names ${L.CONNECTOR}`);
   });
 });

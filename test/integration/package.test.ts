@@ -179,12 +179,17 @@ describe('the Debian packages', () => {
       `${L.docDir(L.SERVER_PACKAGE)}/copyright`, `${L.docDir(L.SERVER_PACKAGE)}/changelog.gz`, `${L.CONFIG_DIR}/`,
     ]) assert.ok(has('server', p), `server: ${p}`);
     assert.ok(!has('server', L.CONFIG_FILE), 'the configuration is the admin\'s: never shipped');
-    for (const p of [L.TUMBLER, L.HELPER, `${L.CLIENT_ROOT}/dist/client/cli.js`, `${L.CLIENT_ROOT}/node_modules/raw-socket/build/Release/raw.node`,
-      '/usr/share/man/man1/tumbler.1.gz', `${L.docDir(L.CLIENT_PACKAGE)}/copyright`]) {
+    for (const p of [L.TUMBLER, L.HELPER, L.CONNECTOR, ...['tumbler.cjs', 'tumbler-main.js', 'tumbler-main.cache'].map((f) => `${L.CLIENT_ROOT}/dist/client/bin/${f}`),
+      `${L.CLIENT_ROOT}/shared/native/tumbler_native.node`, `${L.CLIENT_ROOT}/node_modules/raw-socket/build/Release/raw.node`,
+      `${L.USER_UNIT_DIR}/${L.AGENT_UNIT_NAME}`, '/usr/share/man/man1/tumbler.1.gz', '/usr/share/man/man1/tumbler-connect.1.gz', `${L.docDir(L.CLIENT_PACKAGE)}/copyright`]) {
       assert.ok(has('client', p), `client: ${p}`);
     }
+    // The bundle carries commander and node-forge; the tsc modules are not shipped a second time.
+    for (const m of ['commander', 'node-forge']) assert.ok(!contents.client.some((e) => e.path.startsWith(`${L.CLIENT_ROOT}/node_modules/${m}/`)), `client: no ${m} module`);
+    assert.ok(!contents.client.some((e) => e.path === `${L.CLIENT_ROOT}/dist/client/cli.js`), 'client: only the bundle');
     assert.deepEqual(readFileSync(join(root, L.EXAMPLE_CONFIG)), readFileSync(join(REPO, 'server/config/example.toml')));
     assert.deepEqual(readFileSync(join(root, L.UNIT_DIR, L.UNIT_NAME)), readFileSync(join(REPO, 'systemd/tumblerd.service')));
+    assert.deepEqual(readFileSync(join(root, L.USER_UNIT_DIR, L.AGENT_UNIT_NAME)), readFileSync(join(REPO, `systemd/${L.AGENT_UNIT_NAME}`)));
   });
 
   test('every ELF file is stripped of debugging information', () => {
@@ -215,7 +220,16 @@ describe('the Debian packages', () => {
       const text = readFileSync(join(root, L.docDir(side === 'server' ? L.SERVER_PACKAGE : L.CLIENT_PACKAGE), 'copyright'), 'utf8');
       assert.match(text, /^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/$/m);
       for (const m of modules) assert.ok(text.includes(`Files: ${base.slice(1)}/${m}/*`), `${side}: ${m}`);
-      assert.ok(modules.size >= 3);
+      assert.ok(modules.size >= (side === 'server' ? 3 : 1));
+    }
+    // The client's bundle: the modules compiled into it are named there, and their licence texts ship.
+    const text = readFileSync(join(root, L.docDir(L.CLIENT_PACKAGE), 'copyright'), 'utf8');
+    const para = text.split('\n\n').find((p) => p.startsWith(`Files: ${L.CLIENT_ROOT.slice(1)}/dist/client/bin/*`));
+    assert.ok(para, 'a paragraph for the bundle');
+    for (const m of ['commander', 'node-forge']) {
+      const named = new RegExp(`licence text: (/usr/share/doc/${L.CLIENT_PACKAGE}/licenses/${m}/\\S+)\\)`).exec(para);
+      assert.ok(named, `the bundle paragraph names ${m} and its licence text`);
+      assert.ok(statSync(join(root, named[1]!)).isFile(), `${named[1]} ships`);
     }
   });
 
@@ -243,11 +257,35 @@ describe('the Debian packages', () => {
     assert.ok(stopHelp.includes(`(default: "${L.PID_FILE}")`));
   });
 
-  test('the client finds the packaged helper next to itself', () => {
-    const r = run(L.NODE, ['--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(join(root, L.CLIENT_ROOT, 'dist/client/transport/send.js'))}); process.stdout.write(m.repoHelperPath());`]);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, join(root, L.HELPER));
+  test('the bundled client finds the packaged helper next to itself (install-helper copies it by default)', { skip: !isRoot && 'needs root (install-helper)' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tumbler-debhelper-'));
+    try {
+      const to = join(dir, 'tumbler-helper');
+      const r = run(join(root, L.TUMBLER), ['install-helper', '--mode', 'setuid', '--to', to]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(readFileSync(to), readFileSync(join(root, L.HELPER)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the packaged agent runs (native addon next to the bundle) and tumbler-connect talks to it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tumbler-debagent-'));
+    const env = { PATH: '/usr/bin:/bin', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), TUMBLER_AGENT_SOCK: join(dir, 'run', 'agent.sock') };
+    try {
+      const start = run(join(root, L.TUMBLER), ['agent', '--detach'], { env });
+      assert.equal(start.status, 0, start.stderr);
+      const status = run(join(root, L.TUMBLER), ['status', '--json'], { env });
+      assert.equal(status.status, 0, status.stderr);
+      assert.ok(Number.isInteger((JSON.parse(status.stdout) as { agent: { pid: number } | null }).agent?.pid), status.stdout);
+      // The connector asks the packaged agent, which answers for a profile that does not exist: the client's exit status for it.
+      const c = run(join(root, L.CONNECTOR), ['--no-unlock', 'nosuch', 'ssh'], { env });
+      assert.equal(c.status, 3, c.stderr);
+      assert.match(c.stderr, /PROFILE_NOT_FOUND/);
+    } finally {
+      run(join(root, L.TUMBLER), ['agent', '--stop'], { env });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('systemd-analyze verify accepts the unit (its man: links resolve to the packaged pages), and its ExecStart runs a file the package ships', () => {
@@ -256,10 +294,21 @@ describe('the Debian packages', () => {
     const r = run('systemd-analyze', ['verify', unit], { env: { ...process.env, MANPATH: join(root, 'usr/share/man') } });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(`${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes(L.UNIT_NAME)), [], 'no finding about the unit');
-    const exec = /^ExecStart=(\S+) (\S+)/m.exec(readFileSync(unit, 'utf8'));
+    const exec = /^ExecStart=(\S+) (.*)$/m.exec(readFileSync(unit, 'utf8'));
     assert.ok(exec);
     assert.equal(exec[1], L.NODE);
-    assert.ok(statSync(join(root, exec[2]!)).isFile(), `${exec[2]} is in the package`);
+    const script = exec[2]!.split(/\s+/).find((a) => !a.startsWith('-'))!;
+    assert.ok(statSync(join(root, script)).isFile(), `${script} is in the package`);
+  });
+
+  test('the agent\'s user unit runs the packaged tumbler, and its man: links resolve to the packaged pages', () => {
+    const text = readFileSync(join(root, L.USER_UNIT_DIR, L.AGENT_UNIT_NAME), 'utf8');
+    const exec = /^ExecStart=(\S+) (\S+)/m.exec(text);
+    assert.deepEqual([exec?.[1], exec?.[2]], [L.TUMBLER, 'agent']);
+    assert.ok(statSync(join(root, L.TUMBLER)).isFile());
+    for (const m of text.matchAll(/man:([a-z-]+)\((\d)\)/g)) {
+      assert.ok(statSync(join(root, `usr/share/man/man${m[2]}/${m[1]}.${m[2]}.gz`)).isFile(), `${m[1]}(${m[2]}) is packaged`);
+    }
   });
 
   test('tumblerd from the unpacked root creates its database with the packaged migrations and loads libpcap', { skip: !isRoot && 'needs root (worker account, chown)' }, () => {

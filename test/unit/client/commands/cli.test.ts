@@ -56,7 +56,8 @@ const profileFile = (name: string): string => join(home, '.config', 'tumbler', '
 before(async () => {
   key = await deriveDeviceKey(PASSWORD, { salt: SALT, N: 1 << 14, r: 8, p: 1 });
   home = mkdtempSync(join(tmpdir(), 'tumbler-cli-'));
-  env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), TUMBLER_HELPER: join(home, 'no-helper') };
+  // XDG_RUNTIME_DIR of its own: no agent another test or session runs is ever seen here.
+  env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_RUNTIME_DIR: join(home, 'run'), TUMBLER_HELPER: join(home, 'no-helper') };
   writeFileSync(join(home, 'password'), `${PASSWORD}\n`, { mode: 0o600 });
   writeFileSync(join(home, 'bundle.txt'), `${bundle()}\n`);
 });

@@ -7,24 +7,30 @@ import * as L from '../../../../scripts/package/layout.js';
 const repo = new URL('../../../../', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', repo), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const unit = readFileSync(new URL('systemd/tumblerd.service', repo), 'utf8');
+const agentUnit = readFileSync(new URL(`systemd/${L.AGENT_UNIT_NAME}`, repo), 'utf8');
 const deps = Object.keys(pkg.dependencies);
 
 test('the lists agree with package.json and the unit as they are', () => {
-  assert.doesNotThrow(() => checkLists({ dependencies: deps }, unit));
+  assert.doesNotThrow(() => checkLists({ dependencies: deps }, unit, agentUnit));
 });
 
 test('a new dependency that no package ships stops the build', () => {
-  assert.throws(() => checkLists({ dependencies: [...deps, 'left-pad'] }, unit), { code: 'PACKAGE_LISTS' });
+  assert.throws(() => checkLists({ dependencies: [...deps, 'left-pad'] }, unit, agentUnit), { code: 'PACKAGE_LISTS' });
 });
 
 test('a module in a package that package.json does not list as a dependency stops the build', () => {
-  assert.throws(() => checkLists({ dependencies: deps.filter((d) => d !== 'pcap') }, unit), { code: 'PACKAGE_LISTS' });
+  assert.throws(() => checkLists({ dependencies: deps.filter((d) => d !== 'pcap') }, unit, agentUnit), { code: 'PACKAGE_LISTS' });
 });
 
 test('a unit that runs another path or keeps its state elsewhere stops the build', () => {
-  assert.throws(() => checkLists({ dependencies: deps }, unit.replace('/usr/lib/tumbler-server/', '/usr/local/lib/tumbler/')), { code: 'PACKAGE_LISTS' });
-  assert.throws(() => checkLists({ dependencies: deps }, unit.replace('--config /etc/tumbler/', '--config /etc/other/')), { code: 'PACKAGE_LISTS' });
-  assert.throws(() => checkLists({ dependencies: deps }, unit.replace('StateDirectory=tumbler', 'StateDirectory=other')), { code: 'PACKAGE_LISTS' });
+  assert.throws(() => checkLists({ dependencies: deps }, unit.replace('/usr/lib/tumbler-server/', '/usr/local/lib/tumbler/'), agentUnit), { code: 'PACKAGE_LISTS' });
+  assert.throws(() => checkLists({ dependencies: deps }, unit.replace('--config /etc/tumbler/', '--config /etc/other/'), agentUnit), { code: 'PACKAGE_LISTS' });
+  assert.throws(() => checkLists({ dependencies: deps }, unit.replace('StateDirectory=tumbler', 'StateDirectory=other'), agentUnit), { code: 'PACKAGE_LISTS' });
+  assert.throws(() => checkLists({ dependencies: deps }, unit.replace(' --jitless', ''), agentUnit), { code: 'PACKAGE_LISTS' }); // the monitor's V8 flags
+});
+
+test('an agent user unit that runs another tumbler than the packaged one stops the build', () => {
+  assert.throws(() => checkLists({ dependencies: deps }, unit, agentUnit.replace(`ExecStart=${L.TUMBLER} agent`, 'ExecStart=/usr/local/bin/tumbler agent')), { code: 'PACKAGE_LISTS' });
 });
 
 test('no devDependency is shipped or treated as run-time', () => {
@@ -39,10 +45,17 @@ test('the client never carries the server, its database or capture modules', () 
   assert.ok(SERVER.modules.every((m) => deps.includes(m)));
 });
 
-test('the helper where the client looks for it is a listed program of the client package', () => {
-  const rel = L.HELPER.slice(CLIENT.root.length + 1);
-  assert.ok(L.HELPER.startsWith(`${CLIENT.root}/`));
-  assert.ok(CLIENT.files.includes(rel) && CLIENT.executables.includes(rel));
+test('the helper where the client looks for it, and the ssh connector, are listed programs of the client package', () => {
+  for (const path of [L.HELPER, L.CONNECTOR]) {
+    const rel = path.slice(CLIENT.root.length + 1);
+    assert.ok(path.startsWith(`${CLIENT.root}/`));
+    assert.ok(CLIENT.files.includes(rel) && CLIENT.executables.includes(rel), rel);
+  }
+});
+
+test('the client runs its bundle, which carries commander and node-forge: only raw-socket ships as a module', () => {
+  assert.ok(CLIENT.commands.tumbler!.startsWith(`${CLIENT.compiled[0]}/`));
+  assert.deepEqual(CLIENT.modules, ['raw-socket']);
 });
 
 test('every native binary named belongs to a shipped module', () => {

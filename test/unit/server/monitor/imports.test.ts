@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 // What `tumblerd run` loads: main.ts statically, the admin table by top-level await, then the action's imports.
 const ROOTS = ['server/main.ts', 'server/admin/index.ts', 'server/config/parse.ts', 'server/monitor/run.ts'];
-const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\//, /^server\/store\//, /^server\/worker\//, /^better-sqlite3$/, /^pg$/, /^pg-/, /^pcap$/, /^raw-socket$/, /^node-forge$/,
+const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\//, /^server\/store\//, /^server\/worker\//, /^better-sqlite3$/, /^pg$/, /^pg-/, /^pcap$/, /^raw-socket$/, /^node-forge(\/|$)/,
   /^prom-client$/, /^(node:)?https?$/, /^(node:)?http2$/, /^server\/metrics\//];
 // Named sizes only, no code: the config checks its ranges against the protocol's own numbers.
 const ALLOWED = new Set(['shared/protocol/constants.ts', 'shared/packet/constants.ts']);

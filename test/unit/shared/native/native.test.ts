@@ -69,3 +69,15 @@ test('lockPacketFilters: locks the capture socket libpcap opened (root)', { skip
   assert.equal(r.status, 0, r.stderr);
   assert.equal(Number(r.stdout.trim()), 1);
 });
+
+test('setNotDumpable: the kernel stops core dumps and same-user ptrace (/proc/PID/mem owned by root)', { skip: process.getuid?.() !== 0 && 'needs root to run as tmbuser' }, () => {
+  const script = `import { setNotDumpable, isDumpable } from ${JSON.stringify(NATIVE)};
+    import { statSync } from 'node:fs';
+    const before = isDumpable();
+    setNotDumpable();
+    console.log(JSON.stringify({ before, after: isDumpable(), memOwner: statSync('/proc/self/mem').uid }));`;
+  const r = spawnSync('setpriv', ['--reuid=tmbuser', '--regid=tmbuser', '--init-groups', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8', cwd: fileURLToPath(new URL('../../../..', import.meta.url)) });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { before: true, after: false, memOwner: 0 });
+});
