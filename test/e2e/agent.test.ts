@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { typoRejectedByProfile } from '../helpers/wrong-password.js';
 import { SERVER_ADDR, World, type RunResult } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -88,10 +89,11 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     assert.equal(r.code, 0, r.stderr);
   });
 
-  test('2. `tumbler unlock` starts the agent and asks the password once; open and proxy then knock through it', () => {
+  test('2. `tumbler unlock` starts the agent and asks the password once; open and proxy then knock through it', async () => {
     // A mistyped password is refused at once (the profile's key check), before any key reaches an agent.
     const wrong = join(w.clientHome, 'wrong-password');
-    writeFileSync(wrong, 'not the password\n', { mode: 0o600 });
+    const doc = profileDoc(bob) as { kdf: { salt: string; N: number; r: number; p: number }; keyCheck: string };
+    writeFileSync(wrong, `${await typoRejectedByProfile(readFileSync(pw(), 'utf8').trim(), doc)}\n`, { mode: 0o600 });
     chownSync(wrong, statSync(pw()).uid, statSync(pw()).gid);
     const bad = w.client(['unlock', bob, '--password-file', wrong]);
     assert.equal(bad.code, 8, bad.stderr);

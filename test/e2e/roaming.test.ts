@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { typoRejectedByBundle } from '../helpers/wrong-password.js';
 import { ROAM, RoamWorld } from './roam-world.js';
 import { PASSWORD } from './world.js';
 
@@ -109,13 +110,13 @@ describe('tumbler where users are: NAT, roaming, dual stack, causes', { skip: !i
     assert.equal(w.client(['open', carol, '--gateway', '198.51.100.99', '--timeout', '200']).code, 5);
   });
 
-  test('a mistyped password at enroll: the specific error (exit 8), no profile written', () => {
+  test('a mistyped password at enroll: the specific error (exit 8), no profile written', async () => {
     const bundle = join(w.dir, 'dave.bundle');
     const r = w.admin(['user', 'add', 'dave', '--services', 'ssh', '--password-file', w.passwordFile, '--out', bundle]);
     assert.equal(r.code, 0, r.stderr);
     chmodSync(bundle, 0o644);
     const typo = join(w.clientHome, 'typo');
-    writeFileSync(typo, `${PASSWORD.replace('battery', 'batery')}\n`, { mode: 0o600 });
+    writeFileSync(typo, `${await typoRejectedByBundle(PASSWORD, readFileSync(bundle, 'utf8'))}\n`, { mode: 0o600 });
     const ids = w.clientIds();
     chownSync(typo, ids.uid, ids.gid);
     const e = w.client(['enroll', bundle, '--name', 'dave', '--password-file', typo]);
