@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { TumblerError } from '../../shared/errors.js';
 import { findAccount, type AccountInfo } from '../account.js';
 import { listenText } from '../config/metrics.js';
+import { RestartBackoff, stopChild } from './child.js';
 import type { LogFormat, MetricsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { StatePaths } from '../state/file.js';
 
 const BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
-const STABLE_MS = 60_000;
 /** The exporter's status for a listen address it cannot use (server/metrics/main.ts). */
 export const EXPORTER_EXIT_CONFIG = 2;
 
@@ -44,7 +44,7 @@ export function requireExporterAccount(name: string): AccountInfo {
 
 export class ExporterProcess {
   private child: ChildProcess | null = null;
-  private restarts = 0;
+  private readonly backoff = new RestartBackoff(BACKOFF_MS);
   private stopping = false;
   private readonly account: AccountInfo;
   private readonly argv: readonly string[];
@@ -98,20 +98,13 @@ export class ExporterProcess {
         return;
       }
       this.o.log.log('warn', 'metrics.exited', { exporter: child.pid, code, signal });
-      if (Date.now() - startedAt > STABLE_MS) this.restarts = 0;
-      const delay = BACKOFF_MS[Math.min(this.restarts++, BACKOFF_MS.length - 1)]!;
+      const delay = this.backoff.next(startedAt);
       setTimeout(() => { if (!this.stopping) this.spawnOnce(); }, delay).unref();
     });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const c = this.child;
-    if (!c) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-      setTimeout(() => c.kill('SIGKILL'), 3_000).unref();
-    });
+    if (this.child) await stopChild(this.child);
   }
 }

@@ -19,11 +19,11 @@ import type { Logger } from '../log.js';
 import { createCounters, recordIncident, type MonitorCounters } from './counters.js';
 import { Dispatcher } from './dispatch.js';
 import type { FirewallBackend } from './firewall/types.js';
+import { RestartBackoff, stopChild } from './child.js';
 import { GrantBook } from './grant-book.js';
 import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from './node-flags.js';
 
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
-const STABLE_MS = 60_000;
 /** Requests handed to the Dispatcher at once (one nft transaction holds their opens). */
 export const MAX_BATCH = 64;
 
@@ -58,12 +58,11 @@ export const WORKER_EXIT_CONFIG = 2;
 
 export class Supervisor {
   private child: ChildProcess | null = null;
-  private restarts = 0;
+  private readonly backoff: RestartBackoff;
   private stopping = false;
   readonly counters: MonitorCounters;
   readonly book: GrantBook;
   private readonly workerArgv: readonly string[];
-  private readonly backoffMs: readonly number[];
 
   constructor(private readonly o: SupervisorOptions) {
     const self = fileURLToPath(import.meta.url);
@@ -76,7 +75,7 @@ export class Supervisor {
       '--config', o.config.file, '--config-fd', String(WORKER_CONFIG_FD),
       ...(o.stateFile !== undefined ? ['--state-file', o.stateFile] : []),
     ];
-    this.backoffMs = o.backoffMs ?? BACKOFF_MS;
+    this.backoff = new RestartBackoff(o.backoffMs ?? BACKOFF_MS);
     this.counters = o.counters ?? createCounters();
     this.book = o.book ?? new GrantBook(undefined, this.counters.grants);
   }
@@ -173,9 +172,7 @@ export class Supervisor {
         this.o.onFatal(code);
         return;
       }
-      if (Date.now() - startedAt > STABLE_MS) this.restarts = 0;
-      const delay = this.backoffMs[Math.min(this.restarts, this.backoffMs.length - 1)]!;
-      this.restarts++;
+      const delay = this.backoff.next(startedAt);
       setTimeout(() => { if (!this.stopping) this.start(); }, delay);
     });
   }
@@ -183,12 +180,6 @@ export class Supervisor {
   /** Stop the worker; the kernel keeps every grant with its own timeout (sessions are untouched). */
   async stop(): Promise<void> {
     this.stopping = true;
-    const c = this.child;
-    if (!c) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-      setTimeout(() => c.kill('SIGKILL'), 3_000).unref();
-    });
+    if (this.child) await stopChild(this.child);
   }
 }

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { typoRejectedByProfile } from '../helpers/wrong-password.js';
@@ -24,7 +24,6 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
   let w: World;
   let alice: string; // key stored in the profile
   let bob: string; // key kept off disk
-  let agent: ChildProcess | null = null;
   let agentLog = '';
   const pw = (): string => w.clientPasswordFile;
 
@@ -58,7 +57,6 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     agentLog = '';
     const c = w.spawnTracked('ip', w.clientArgv(['agent', ...args]), { stdio: 'pipe', env: w.clientEnv() });
     c.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent = c;
     for (const until = Date.now() + 30_000; !agentLog.includes('listening') && Date.now() < until;) await sleep(25);
     assert.match(agentLog, /listening/);
     return status().agent!.pid;
@@ -69,7 +67,6 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
       try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
       for (const until = Date.now() + 20_000; status().agent && Date.now() < until;) await sleep(50);
     }
-    agent = null;
   }
   const clientAsync = (args: string[]): Promise<RunResult> => new Promise((resolve) => {
     const c = spawn('ip', w.clientArgv(args), { env: w.clientEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

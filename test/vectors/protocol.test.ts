@@ -6,6 +6,7 @@ import { encodeKnock, encodeProbe, isProbe, knockIsns, knockKeys, verifyKnock, t
 import { openAnswer, openReply, replyKey, sealAddressReport, sealReply } from '../../shared/protocol/reply.js';
 import { sequenceFromKey, sequenceKey } from '../../shared/protocol/sequence.js';
 import { independentKnockIsns, independentOpenReply } from './independent.js';
+import { codeOf } from '../helpers/error-code.js';
 
 interface Vector {
   name: string; key: string; family: 4 | 6; address: string; ports: number[]; tags: number[]; serviceId: number; time: number;
@@ -14,7 +15,7 @@ interface Vector {
   probe: { time: number; isns: string[]; report: { windowSec: number; serverTimeMs: number; nonce: string; payload: string } };
 }
 const vectors = JSON.parse(readFileSync(new URL('./protocol.json', import.meta.url), 'utf8')) as Vector[];
-const code = (fn: () => unknown): string => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'ACCEPTED'; };
+const code = codeOf;
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 const packetsOf = (ports: number[], isns: string[]): Knock => ports.map((p, i) => ({ dstPort: p, isn: parseInt(isns[i]!, 16) })) as unknown as Knock;
 

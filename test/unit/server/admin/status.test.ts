@@ -10,13 +10,13 @@ import { chownSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isTumblerError } from '../../../../shared/errors.js';
 import { findAccount } from '../../../../server/account.js';
 import { readStatus, statusJson } from '../../../../server/admin/status-report.js';
 import { statusText } from '../../../../server/admin/status-text.js';
 import { prepareWorkerStateDir } from '../../../../server/monitor/state-dir.js';
 import { statePaths, writeStateFile } from '../../../../server/state/file.js';
 import { monitorDoc, T0, workerDoc } from '../metrics/fixtures.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
 const REPO = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
 const isRoot = process.getuid?.() === 0;
@@ -28,15 +28,7 @@ describe('tumblerd status', { skip: !isRoot && 'needs root (documents owned by t
   const worker = findAccount('tumbler')!;
   let daemon: ChildProcess;
   let now = 0;
-  const code = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (e) {
-      assert.ok(isTumblerError(e), String(e));
-      return e.code;
-    }
-    return 'OK';
-  };
+  const code = (fn: () => unknown): string => codeOf(fn, 'OK');
   const cli = (args: string[]) => spawnSync(process.execPath, [join(REPO, 'dist/server/main.js'), 'status', '--pid-file', pidFile, ...args], { encoding: 'utf8', timeout: 30_000 });
   const publish = (o: { worker?: Partial<ReturnType<typeof workerDoc>>; monitor?: Partial<ReturnType<typeof monitorDoc>>; owner?: number } = {}) => {
     now = Date.now();

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isTumblerError } from '../../../../shared/errors.js';
 import { formatConfigError, loadConfig, parseConfig } from '../../../../server/config/parse.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
 const FILE = 't.toml';
 
@@ -57,15 +58,6 @@ function rejects(text: string, code: string, line: number): string {
   assert.fail(`accepted; expected ${code}`);
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(isTumblerError(e), String(e));
-    return e.code;
-  }
-  return 'ACCEPTED';
-}
 
 // ---- valid input ----
 

@@ -8,19 +8,12 @@ import { join } from 'node:path';
 import { isTumblerError } from '../../../../shared/errors.js';
 import { int, object, oneOf } from '../../../../shared/shape.js';
 import { readStateFile, statePaths, writeStateFile } from '../../../../server/state/file.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tmb-state-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const shape = object({ format: oneOf(['t']), n: int(0, 100) });
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(isTumblerError(e), String(e));
-    return e.code;
-  }
-  return 'OK';
-};
+const code = (fn: () => unknown): string => codeOf(fn, 'OK');
 
 test('paths are named after the pid file, so two daemons never share them', () => {
   assert.deepEqual(statePaths('/run/tumbler/tumblerd.pid'), {

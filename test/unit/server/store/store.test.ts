@@ -6,7 +6,7 @@ import { isTumblerError } from '../../../../shared/errors.js';
 import { sequenceKey } from '../../../../shared/protocol/sequence.js';
 import { migrate, openDatabase } from '../../../../server/store/sqlite/migrate.js';
 import { ACCEPT_STEPS, SqliteEngine } from '../../../../server/store/sqlite/engine.js';
-import { acceptInput, checkDeviceSequences, dump, enroll, isns, kdf, key, openStore, RANGE, seq, seqN, T0, tmpDir } from './fixtures/seed.js';
+import { acceptInput, checkDeviceSequences, dump, enroll, isns, kdf, key, openStore, seqN, T0, tmpDir } from './fixtures/seed.js';
 
 const code = (c: string) => (e: unknown) => isTumblerError(e, c);
 const K = (n: number) => sequenceKey(seqN(n));

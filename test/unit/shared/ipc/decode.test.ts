@@ -1,20 +1,11 @@
 /** Exact-shape decoding of monitor requests and answers: every malformed kind gets its code. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTumblerError } from '../../../../shared/errors.js';
 import {
   decodeRequest, decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_REQUEST_ID,
 } from '../../../../shared/ipc/index.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(isTumblerError(e), String(e));
-    return e.code;
-  }
-  return 'ACCEPTED';
-}
 const req = (o: unknown) => codeOf(() => decodeRequest(o));
 
 const VALID = {

@@ -1,18 +1,9 @@
 /** Monitor IPC framing: hex vectors both ways, reassembly across any cut, the size cap, bad bodies. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTumblerError } from '../../../../shared/errors.js';
 import { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES, MAX_FRAME } from '../../../../shared/ipc/index.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(isTumblerError(e), String(e));
-    return e.code;
-  }
-  return 'ACCEPTED';
-}
 
 // {"op":"list","id":1} is 20 bytes.
 const LIST_HEX = '00000014' + Buffer.from('{"op":"list","id":1}').toString('hex');
