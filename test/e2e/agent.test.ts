@@ -34,8 +34,13 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     await w.startDaemon();
   });
   after(async () => {
-    await stopAgent();
-    w?.destroy();
+    // The world goes even when stopping the agent fails (a client that does not run must not leave
+    // namespaces and sshd behind): the World also tracks the agent's process.
+    try {
+      await stopAgent();
+    } finally {
+      w?.destroy();
+    }
   });
 
   const profileDoc = (name: string): Record<string, unknown> =>
