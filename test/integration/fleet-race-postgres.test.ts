@@ -7,7 +7,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { buildSyn } from '../../shared/packet/tcp.js';
 import { chooseSynShape } from '../../shared/packet/syn-shape.js';
@@ -21,20 +20,13 @@ import { PostgresStore, poolConfig } from '../../server/store/postgres/store.js'
 import { KnockService, type FirewallClient, type ReplyPort } from '../../server/worker/knock-service.js';
 import type { ReplyTarget } from '../../server/worker/reply-sender.js';
 import { havePostgres, TestPostgres } from '../helpers/postgres.js';
+import { seededBytes } from '../helpers/seeded-bytes.js';
 
 const SERVER = '192.0.2.1';
 const CLIENT = '198.51.100.2';
 const ROUNDS = 200;
 const key = Buffer.alloc(16, 0x42);
 
-function seeded(seed: string) {
-  let n = 0;
-  return (len: number) => {
-    const out = Buffer.alloc(len);
-    for (let o = 0; o < len; o += 32) createHash('sha256').update(`${seed}:${n++}`).digest().copy(out, o);
-    return out;
-  };
-}
 
 const config = (gateway: string, url: string): TumblerConfig => ({
   file: '/dev/null', interfaces: ['eth0'], addresses: [SERVER], user: 'tumbler', logFormat: 'json',
@@ -68,7 +60,7 @@ test(`the same knock at two gateways at once, ${ROUNDS} times: exactly one grant
     const kernel = new Kernel();
     const replies = new Replies();
     const service = new KnockService({
-      config: config(name, url), store, firewall: kernel, replies, now: () => now, random: seeded(name),
+      config: config(name, url), store, firewall: kernel, replies, now: () => now, random: seededBytes(name),
       log: createLogger({ format: 'json', component: name, perSec: 100, write: () => {} }),
     });
     return { name, store, kernel, replies, service };
@@ -81,7 +73,7 @@ test(`the same knock at two gateways at once, ${ROUNDS} times: exactly one grant
     user: 'alice', device: 'laptop', mode: 'add', key, kdf: { salt: Buffer.alloc(16, 1), N: 1 << 15, r: 8, p: 1 }, first: seq,
     createUser: ['ssh'], audit: { event: 'admin.user.add', user: 'alice', result: 'ok' },
   });
-  const rnd = seeded('client');
+  const rnd = seededBytes('client');
   const shape = chooseSynShape(4, rnd);
   const wins = { 'gw-a': 0, 'gw-b': 0 };
 

@@ -5,7 +5,6 @@
  */
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,20 +24,13 @@ import { LIMITS } from '../../server/worker/limits.js';
 import { WorkerPublisher } from '../../server/worker/publish.js';
 import { readStateFile } from '../../server/state/file.js';
 import { HISTOGRAM_BUCKETS, workerStateShape } from '../../server/state/worker-state.js';
+import { seededBytes } from '../helpers/seeded-bytes.js';
 
 const SERVER = '192.0.2.1';
 const CLIENT = '198.51.100.2';
 const OTHER = '198.51.100.3';
 const T0 = 1_800_000_000_000;
 
-function seeded(seed: string) {
-  let n = 0;
-  return (len: number) => {
-    const out = Buffer.alloc(len);
-    for (let o = 0; o < len; o += 32) createHash('sha256').update(`${seed}:${n++}`).digest().copy(out, o);
-    return out;
-  };
-}
 
 const config: TumblerConfig = {
   file: '/dev/null', interfaces: ['eth0'], addresses: [SERVER], user: 'tumbler', logFormat: 'json',
@@ -73,7 +65,7 @@ let replies: RecordingReplies;
 let service: KnockService;
 let now = T0;
 const key = Buffer.alloc(16, 0x42);
-const rnd = seeded('svc');
+const rnd = seededBytes('svc');
 
 async function enroll(user: string, device: string, seq: Sequence, services = ['ssh']): Promise<void> {
   await store.enrollDevice({

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTumblerError } from '../../../../shared/errors.js';
 import { encodeKnock, encodeProbe, isProbe, knockKeys, reconstructTimestamp, verifyKnock, type Knock, type KnockPacket } from '../../../../shared/protocol/knock.js';
 import { PROBE_WINDOW_SEC } from '../../../../shared/protocol/constants.js';
 import type { Sequence } from '../../../../shared/protocol/sequence.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
 const keys = knockKeys(Buffer.alloc(16, 7));
 const sequence: Sequence = { ports: [40010, 40500, 41000], tags: [0x5a, 0xa5, 0x00] };
@@ -13,10 +13,7 @@ const knock = encodeKnock({ keys, sequence, serviceId: 3, nowSec: now, boundAddr
 const verify = (packets: readonly KnockPacket[], o: Partial<{ nowSec: number; observed: typeof addr | { family: 6; bytes: Buffer } }> = {}) =>
   verifyKnock({ keys, sequence, packets: [...packets].sort((a, b) => a.dstPort - b.dstPort) as unknown as Knock, observed: o.observed ?? addr, nowSec: o.nowSec ?? now, windowSec: 30 });
 
-function code(fn: () => unknown): string {
-  try { fn(); } catch (e) { assert.ok(isTumblerError(e), `not a TumblerError: ${String(e)}`); return e.code; }
-  return 'ACCEPTED';
-}
+const code = codeOf;
 
 test('a valid knock verifies to its declaration', () => {
   assert.deepEqual(verify(knock), { version: 1, flags: 0, serviceId: 3, timestamp: now });

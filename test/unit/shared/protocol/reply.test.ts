@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTumblerError } from '../../../../shared/errors.js';
 import { decodeReplyPlaintext, encodeAddressReportPlaintext, openAnswer, openReply, replyKey, sealAddressReport, sealReply, type AddressReport, type Reply } from '../../../../shared/protocol/reply.js';
 import { REPLY_BYTES } from '../../../../shared/protocol/constants.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
 const key = replyKey(Buffer.alloc(16, 9));
 const binding = { sequence: { ports: [40001, 40002, 40003] as [number, number, number], tags: [1, 2, 3] as [number, number, number] }, isns: Buffer.alloc(12, 0x42) };
@@ -11,10 +11,7 @@ let n = 0;
 const random = (len: number) => Buffer.alloc(len, ++n);
 const sealed = sealReply(key, reply, binding, random);
 
-function code(fn: () => unknown): string {
-  try { fn(); } catch (e) { assert.ok(isTumblerError(e)); return e.code; }
-  return 'ACCEPTED';
-}
+const code = codeOf;
 
 test('seal/open round trip, 68 bytes', () => {
   assert.equal(sealed.length, REPLY_BYTES);

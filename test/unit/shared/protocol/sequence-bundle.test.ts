@@ -5,23 +5,14 @@ import { checkSequence, generateSequence, sequenceFromKey, sequenceKey, uniformI
 import { bundleCheck, bundleCheckMatches, decodeBundle, encodeBundle, type Bundle, type BundleFields } from '../../../../shared/protocol/bundle.js';
 import { checkPasswordStrength, deriveDeviceKey, DEFAULT_SCRYPT, passwordChars } from '../../../../shared/protocol/kdf.js';
 import { createHash } from 'node:crypto';
+import { seededBytes } from '../../../helpers/seeded-bytes.js';
+import { codeOf } from '../../../helpers/error-code.js';
 
-function seeded(seed: string) {
-  let ctr = 0;
-  return (n: number) => {
-    const out = Buffer.alloc(n);
-    for (let o = 0; o < n; o += 32) createHash('sha256').update(`${seed}:${ctr++}`).digest().copy(out, o);
-    return out;
-  };
-}
-function code(fn: () => unknown): string {
-  try { fn(); } catch (e) { assert.ok(isTumblerError(e)); return e.code; }
-  return 'ACCEPTED';
-}
+const code = codeOf;
 
 test('generated sequences: 3 distinct ascending ports inside the range, key round trip', () => {
   const range = { first: 40000, last: 40063 };
-  const rnd = seeded('s');
+  const rnd = seededBytes('s');
   for (let i = 0; i < 2000; i++) {
     const s = generateSequence(range, rnd);
     checkSequence(s, range);
@@ -30,7 +21,7 @@ test('generated sequences: 3 distinct ascending ports inside the range, key roun
 });
 
 test('uniformInt has no gross bias', () => {
-  const rnd = seeded('u');
+  const rnd = seededBytes('u');
   const counts = new Array(3).fill(0);
   for (let i = 0; i < 30000; i++) counts[uniformInt(3, rnd)]++;
   for (const c of counts) assert.ok(c > 9000 && c < 11000, String(counts));
@@ -110,7 +101,7 @@ test('the keyed check: the right key matches; a wrong key, or any changed field,
 
 test('a wrong key passes the 12-bit check with odds near 2^-12 (10,000 random keys)', () => {
   let passed = 0;
-  const rnd = seeded('k');
+  const rnd = seededBytes('k');
   for (let i = 0; i < 10_000; i++) if (bundleCheckMatches(rnd(16), bundle)) passed++;
   assert.ok(passed <= 12, `${passed} of 10,000 random keys passed (expected about 2.4)`);
 });
