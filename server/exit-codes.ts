@@ -45,11 +45,8 @@ const table = exitTable({
   fallback: 'RUNTIME',
 });
 
-export const EXIT_OK = table.status.OK;
 export const EXIT_RUNTIME = table.status.RUNTIME;
 export const EXIT_CONFIG = table.status.USAGE;
-export const EXIT_NOT_FOUND = table.status.NOT_FOUND;
-export const EXIT_BUSY = table.status.BUSY;
 /** The worker could not prove it dropped its privileges (the worker's own status, not an error code's). */
 export const EXIT_PRIVSEP = 3;
 

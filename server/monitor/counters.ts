@@ -71,6 +71,6 @@ export function recordIncident(c: MonitorCounters, code: string, atMs: number): 
 }
 
 /** counts[key] += n. */
-export function bump(counts: Record<string, number>, key: string, n = 1): void {
-  counts[key] = (counts[key] ?? 0) + n;
+export function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }

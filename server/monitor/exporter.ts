@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { TumblerError } from '../../shared/errors.js';
 import { findAccount, type AccountInfo } from '../account.js';
 import { listenText } from '../config/metrics.js';
+import { EXIT_CONFIG } from '../exit-codes.js';
 import { RestartBackoff, stopChild } from './child.js';
 import type { LogFormat, MetricsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -21,7 +22,6 @@ import type { StatePaths } from '../state/file.js';
 
 const BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 /** The exporter's status for a listen address it cannot use (server/metrics/main.ts). */
-export const EXPORTER_EXIT_CONFIG = 2;
 
 export interface ExporterOptions {
   readonly metrics: MetricsConfig;
@@ -93,7 +93,7 @@ export class ExporterProcess {
     child.on('exit', (code, signal) => {
       this.child = null;
       if (this.stopping) return;
-      if (code === EXPORTER_EXIT_CONFIG) {
+      if (code === EXIT_CONFIG) {
         this.o.log.log('error', 'metrics.failed', { code, listen: listenText(this.o.metrics.listen), action: 'not_restarted' });
         return;
       }

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { TumblerError } from '../../shared/errors.js';
 import type { TumblerConfig } from '../config/types.js';
 import { requireWorkerAccount } from '../account.js';
+import { EXIT_CONFIG } from '../exit-codes.js';
 import { createLogger } from '../log.js';
 import { removeStateFile, statePaths } from '../state/file.js';
 import type { MonitorCounters } from './counters.js';
@@ -66,7 +67,7 @@ export async function runDaemon(config: TumblerConfig, configText: string, pidFi
     rmSync(pidFile, { force: true });
     process.exit(exitCode);
   };
-  fatal = () => void stop('worker-config-error', 2);
+  fatal = () => void stop('worker-config-error', EXIT_CONFIG);
   monitor.supervisor.start();
   publisher.start();
   exporter?.start();

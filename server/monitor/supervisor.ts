@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { createCounters, recordIncident, type MonitorCounters } from './counters.js';
 import { Dispatcher } from './dispatch.js';
 import type { FirewallBackend } from './firewall/types.js';
+import { EXIT_CONFIG } from '../exit-codes.js';
 import { RestartBackoff, stopChild } from './child.js';
 import { GrantBook } from './grant-book.js';
 import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from './node-flags.js';
@@ -54,7 +55,6 @@ export interface SupervisorOptions {
 }
 
 /** The worker's exit status for errors no restart can fix (server/worker/main.ts). */
-export const WORKER_EXIT_CONFIG = 2;
 
 export class Supervisor {
   private child: ChildProcess | null = null;
@@ -167,9 +167,9 @@ export class Supervisor {
       this.child = null;
       log.log(this.stopping ? 'info' : 'warn', 'worker.exited', { worker: child.pid, code, signal });
       if (this.stopping) return;
-      if (code === WORKER_EXIT_CONFIG && this.o.onFatal) {
+      if (code === EXIT_CONFIG && this.o.onFatal) {
         this.stopping = true;
-        this.o.onFatal(code);
+        this.o.onFatal(EXIT_CONFIG);
         return;
       }
       const delay = this.backoff.next(startedAt);

@@ -47,7 +47,7 @@ export function validateKeep(req: ReconcileRequest, cfg: TumblerConfig, onRefuse
 }
 
 /** Address: a unicast literal of the stated family; port: inside the forward range. */
-export function validGrantKey(k: GrantKey, cfg: TumblerConfig): GrantKey {
+function validGrantKey(k: GrantKey, cfg: TumblerConfig): GrantKey {
   const a = parseIp(k.address);
   if (!a) throw new Incident('MONITOR_ADDRESS_SYNTAX', 'address is not an IP address literal');
   if (a.family !== k.family) throw new Incident('MONITOR_ADDRESS_SYNTAX', 'address family differs from the family field');

@@ -17,7 +17,7 @@ import { TumblerError } from '../../shared/errors.js';
 import { checkShape, ShapeError, type Shape } from '../../shared/shape.js';
 
 /** Largest state document read (a worker's is a few KiB). */
-export const MAX_STATE_BYTES = 256 * 1024;
+const MAX_STATE_BYTES = 256 * 1024;
 /** How often both processes publish. */
 export const PUBLISH_INTERVAL_MS = 1_000;
 
@@ -106,7 +106,7 @@ export function readStateFile<T>(file: string, shape: Shape<T>, o: { ownerUid?: 
 }
 
 /** JSON, then the shape; a syntax error is reported without the bytes (V8 quotes its input). */
-export function parseState<T>(file: string, text: string, shape: Shape<T>): T {
+function parseState<T>(file: string, text: string, shape: Shape<T>): T {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

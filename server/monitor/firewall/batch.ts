@@ -19,7 +19,9 @@ export interface BatchSteps<R> {
 }
 
 /** Grants per write (an nft line of ~130 bytes each, or ipset lines): a larger batch goes in several writes. */
-export const OPEN_CHUNK = 128;
+const OPEN_CHUNK = 128;
+/** Elements per delete write (a close of many grants, a reset). */
+export const DELETE_CHUNK = 256;
 
 /** openInBatch over chunks of OPEN_CHUNK grants, outcomes in order. */
 export async function openChunked<R>(grants: readonly Grant[], steps: BatchSteps<R>): Promise<OpenOutcome[]> {
@@ -28,7 +30,7 @@ export async function openChunked<R>(grants: readonly Grant[], steps: BatchSteps
   return out;
 }
 
-export async function openInBatch<R>(grants: readonly Grant[], steps: BatchSteps<R>): Promise<OpenOutcome[]> {
+async function openInBatch<R>(grants: readonly Grant[], steps: BatchSteps<R>): Promise<OpenOutcome[]> {
   const outcomes: OpenOutcome[] = grants.map(() => null);
   const rendered: Array<R | undefined> = grants.map((g, i) => {
     try {

@@ -7,6 +7,7 @@
  * without keeping them; an over-long line is dropped.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { RestartBackoff } from '../child.js';
 import { TOOL_ENV } from './run.js';
 
 /** What a line of `nft monitor destroy` means for us: a piece of our state went, one of our grants went, or nothing. */
@@ -17,7 +18,6 @@ export type Watched = { readonly backend: 'nftables' | 'iptables'; readonly tabl
 
 const MAX_LINE = 64 * 1024;
 const RESTART_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
-const STABLE_MS = 60_000;
 
 /** Classify one line ("delete <object> <family> <table> ..."); deletions elsewhere are nothing to us. */
 export function classifyEvent(line: string, w: Watched): EventKind {
@@ -44,7 +44,7 @@ export interface EventSourceOptions {
 export class NftEventSource {
   private child: ChildProcessWithoutNullStreams | null = null;
   private stopped = false;
-  private restarts = 0;
+  private readonly backoff = new RestartBackoff(RESTART_MS);
   private timer: NodeJS.Timeout | null = null;
   private missing = false;
 
@@ -88,8 +88,7 @@ export class NftEventSource {
       if (this.child !== child) return;
       this.child = null;
       if (this.stopped || this.missing) return;
-      if (Date.now() - startedAt > STABLE_MS) this.restarts = 0;
-      const delay = RESTART_MS[Math.min(this.restarts++, RESTART_MS.length - 1)]!;
+      const delay = this.backoff.next(startedAt);
       this.timer = setTimeout(() => {
         this.timer = null;
         this.start();

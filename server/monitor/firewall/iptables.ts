@@ -20,7 +20,7 @@
 import { TumblerError } from '../../../shared/errors.js';
 import type { IpFamily } from '../../../shared/net/address.js';
 import type { TumblerConfig } from '../../config/types.js';
-import { openChunked } from './batch.js';
+import { DELETE_CHUNK, openChunked } from './batch.js';
 import { compareLayouts, LayoutBuilder, shapeProblems, type Layout } from './drift.js';
 import { addIpsetLayout, addIptLayout, iptShape, iptTool } from './ipt-layout.js';
 import { ipsetCreateScript, iptNames, member, parseSetName, restoreScript, servicesOf, setName, type IptNames } from './ipt-rules.js';
@@ -33,11 +33,12 @@ import {
 import { canonicalAddress, checkAddress, checkFamily, checkPort, checkService, checkTable, checkTtl, grantKeyString } from './values.js';
 
 const MAX_JUMP_REMOVALS = 16;
-const DELETE_CHUNK = 256;
 
 export class IptablesBackend implements FirewallBackend {
   private readonly plan: FirewallPlan;
   private readonly names: IptNames;
+  /** Names of the sets the config calls for (fixed by the config: computed once). */
+  private readonly configuredSets: ReadonlySet<string>;
   private readonly prefix: readonly string[];
   private readonly timeoutMs: number;
   private readonly ipset: LineSession;
@@ -49,6 +50,7 @@ export class IptablesBackend implements FirewallBackend {
   constructor(cfg: TumblerConfig, opts: FirewallOptions = {}) {
     this.plan = makePlan(cfg);
     this.names = iptNames(checkTable(opts.table ?? DEFAULT_TABLE));
+    this.configuredSets = new Set([4, 6].flatMap((family) => servicesOf(this.plan, family as 4 | 6).map((s) => setName(this.names, s.id, family as 4 | 6))));
     this.prefix = opts.commandPrefix ?? [];
     this.timeoutMs = opts.commandTimeoutMs ?? 10_000;
     this.ipset = new LineSession([...this.prefix, 'ipset', '-'], IPSET_MARKER, this.timeoutMs);
@@ -94,22 +96,15 @@ export class IptablesBackend implements FirewallBackend {
     this.families = [...scripts.keys()];
     // The baseline: what the kernel holds now, if it is all of what we wrote (no deletion raced us).
     const layout = await this.readLayout();
-    const problems = shapeProblems(layout, iptShape(this.names, scripts, this.configuredSets()));
+    const problems = shapeProblems(layout, iptShape(this.names, scripts, this.configuredSets));
     if (problems.length > 0) throw new TumblerError('FIREWALL_CHANGED', `our chains or sets changed while they were installed (${problems.slice(0, 3).join(', ')})`);
     this.baseline = layout;
-  }
-
-  /** Names of the sets the config calls for. */
-  private configuredSets(): Set<string> {
-    const out = new Set<string>();
-    for (const family of [4, 6] as const) for (const s of servicesOf(this.plan, family)) out.add(setName(this.names, s.id, family));
-    return out;
   }
 
   private async readLayout(): Promise<Layout> {
     const b = new LayoutBuilder();
     for (const family of this.families) addIptLayout(b, (await this.must([`${iptTool(family)}-save`])).stdout, family, this.names);
-    addIpsetLayout(b, (await this.must(['ipset', 'list', '-n'])).stdout, this.configuredSets());
+    addIpsetLayout(b, (await this.must(['ipset', 'list', '-n'])).stdout, this.configuredSets);
     return b.build();
   }
 

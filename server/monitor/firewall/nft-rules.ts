@@ -36,8 +36,8 @@ import { layoutKey, type Shape } from './drift.js';
 import type { FirewallPlan, PlanTarget } from './plan.js';
 import type { IpFamily } from '../../../shared/net/address.js';
 
-export const MAP4 = 'grants4';
-export const MAP6 = 'grants6';
+const MAP4 = 'grants4';
+const MAP6 = 'grants6';
 
 export function mapName(family: IpFamily): string {
   return family === 4 ? MAP4 : MAP6;

@@ -15,7 +15,7 @@
 import { TumblerError } from '../../../shared/errors.js';
 import type { IpFamily } from '../../../shared/net/address.js';
 import type { TumblerConfig } from '../../config/types.js';
-import { openChunked } from './batch.js';
+import { DELETE_CHUNK, openChunked } from './batch.js';
 import { compareLayouts, shapeProblems, type Layout } from './drift.js';
 import { LineSession, NFT_MARKER } from './line-session.js';
 import { parseNftLayout } from './nft-layout.js';
@@ -38,7 +38,6 @@ function failureOf(stderr: string): NftFailure | null {
   return 'OTHER';
 }
 
-const DELETE_CHUNK = 256;
 
 /** A grant checked and rendered: its map, its full element and its key. */
 interface Rendered {
@@ -163,7 +162,11 @@ export class NftablesBackend implements FirewallBackend {
       render: (g) => this.render(g),
       writeAll: async (rendered) => {
         const byMap = new Map<string, string[]>();
-        for (const r of rendered) byMap.set(r.map, [...(byMap.get(r.map) ?? []), r.element]);
+        for (const r of rendered) {
+          const els = byMap.get(r.map);
+          if (els) els.push(r.element);
+          else byMap.set(r.map, [r.element]);
+        }
         const tx = await this.tx([...byMap].map(([M, els]) => `create element ${M} { ${els.join(', ')} }`).join('; '));
         return tx.failure === null;
       },
