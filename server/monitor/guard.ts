@@ -24,10 +24,24 @@ import type { Logger } from '../log.js';
 import { bump, type MonitorCounters } from './counters.js';
 import { describeDrift } from './firewall/drift.js';
 import { NftEventSource } from './firewall/events.js';
-import type { DriftItem, FirewallBackend, Grant } from './firewall/types.js';
+import type { DriftItem, FirewallBackend } from './firewall/types.js';
 import type { GrantBook } from './grant-book.js';
 
 /** Timings of the guard (ms); tests may shorten them. */
+/**
+ * Install our rules, updated in place; when another tool altered them past updating (a map re-created
+ * with other flags...), replace them whole. True when replaced: every live grant must be opened again.
+ */
+export async function installOrReplace(fw: FirewallBackend): Promise<boolean> {
+  try {
+    await fw.install();
+    return false;
+  } catch {
+    await fw.install({ fresh: true });
+    return true;
+  }
+}
+
 export interface GuardTimings {
   /** Backstop check period while deletion events arrive. */
   readonly checkEveryMs: number;
@@ -228,15 +242,7 @@ export class FirewallGuard {
     this.notBefore = started + this.repairGap;
     try {
       const live = book.live(started);
-      let lost: Grant[];
-      try {
-        await fw.install();
-        lost = live.filter((g) => fw.lostWith(drift, g));
-      } catch {
-        // Altered so that it cannot be updated in place (a map re-created with other flags...): replace it all.
-        await fw.install({ fresh: true });
-        lost = live;
-      }
+      const lost = (await installOrReplace(fw)) ? live : live.filter((g) => fw.lostWith(drift, g));
       const outcomes = await fw.openMany(lost);
       const restored = outcomes.filter((x) => x === null).length;
       counters.repairs++;

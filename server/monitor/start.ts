@@ -9,7 +9,7 @@ import { createCounters, type MonitorCounters } from './counters.js';
 import { createFirewall } from './firewall/backend.js';
 import { DEFAULT_TABLE, type FirewallBackend, type FirewallOptions } from './firewall/types.js';
 import { GrantBook } from './grant-book.js';
-import { FirewallGuard, type GuardTimings } from './guard.js';
+import { FirewallGuard, installOrReplace, type GuardTimings } from './guard.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 export interface MonitorOptions {
@@ -32,7 +32,7 @@ export interface Monitor {
   stop(): Promise<void>;
 }
 
-/** Install the firewall and start guarding it (no worker yet: see startWorker). */
+/** Install the firewall, start guarding it, and hand the worker to the supervisor (run.ts starts it). */
 export async function startMonitor(o: MonitorOptions): Promise<Monitor> {
   const now = o.now ?? Date.now;
   const counters = createCounters(now);
@@ -41,12 +41,7 @@ export async function startMonitor(o: MonitorOptions): Promise<Monitor> {
   // 1. Grants already in the kernel (a restart of tumblerd) become ours to guard.
   book.load(await firewall.list(), now());
   // 2. Our table, chains and rules; replaced whole if another tool altered them past updating.
-  try {
-    await firewall.install();
-  } catch {
-    await firewall.install({ fresh: true });
-    await firewall.openMany(book.live(now()));
-  }
+  if (await installOrReplace(firewall)) await firewall.openMany(book.live(now()));
   // 3. Watch it.
   const guard = new FirewallGuard({
     firewall, book, counters, log: o.log, backend: o.config.firewall, table: o.firewall?.table ?? DEFAULT_TABLE,
