@@ -12,8 +12,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TumblerError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
+import { DEFAULT_LIFETIME } from './agent/defaults.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './commands/exit-codes.js';
-import { DEFAULT_LIFETIME } from './commands/lifetime.js';
 
 function integerIn(min: number, max: number, what: string): (v: string) => number {
   return (v) => {

@@ -4,10 +4,8 @@
  */
 import { durationMs } from '../../shared/duration.js';
 import { TumblerError } from '../../shared/errors.js';
+import { DEFAULT_LIFETIME } from '../agent/defaults.js';
 import { MAX_LIFETIME_SEC } from '../agent/keyring.js';
-
-/** The agent's default key lifetime. */
-export const DEFAULT_LIFETIME = '8h';
 
 /** Seconds (0 = until locked); `undefined` is the default. Throws USAGE on anything else. */
 export function lifetimeSec(text: string | undefined, fallback: string = DEFAULT_LIFETIME): number {

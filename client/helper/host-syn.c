@@ -220,24 +220,28 @@ static int route_lookup(int family, const uint8_t *dst, struct route_facts *r) {
   return 0;
 }
 
+void fill_addr(int family, const uint8_t *a, uint16_t port, struct sockaddr_storage *ss, socklen_t *sl) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 4) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    memcpy(&s4->sin_addr, a, 4);
+    *sl = sizeof *s4;
+  } else {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    memcpy(&s6->sin6_addr, a, 16);
+    *sl = sizeof *s6;
+  }
+}
+
 int host_route(int family, const uint8_t *dst, uint16_t dport, struct route_facts *r) {
   memset(r, 0, sizeof *r);
   struct sockaddr_storage ss;
   socklen_t sl;
-  memset(&ss, 0, sizeof ss);
-  if (family == 4) {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(dport);
-    memcpy(&s4->sin_addr, dst, 4);
-    sl = sizeof *s4;
-  } else {
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(dport);
-    memcpy(&s6->sin6_addr, dst, 16);
-    sl = sizeof *s6;
-  }
+  fill_addr(family, dst, dport, &ss, &sl);
   if (route_lookup(family, dst, r) != 0) return -1;
   if (!r->unicast) return 0;
   /* A UDP connect() picks the route and the source address; it sends nothing. */

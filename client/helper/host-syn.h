@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* The route to the server and this host's end of it. */
 struct route_facts {
@@ -30,6 +31,9 @@ struct port_policy {
   uint16_t first, last;
   uint8_t reserved[8192]; /* bit per port */
 };
+
+/* ss and sl for address a (4 or 16 bytes) and port (host order), the rest zero. */
+void fill_addr(int family, const uint8_t *a, uint16_t port, struct sockaddr_storage *ss, socklen_t *sl);
 
 /* 0 on success (src and mtu only when unicast); -1 when the destination has no route from here. */
 int host_route(int family, const uint8_t *dst, uint16_t dport, struct route_facts *r);

@@ -292,16 +292,7 @@ static void check_against_host(int family, const struct pkt *k, int bound[NPKT])
   for (int i = 0; i < NPKT; i++) {
     struct sockaddr_storage ss;
     socklen_t sl;
-    memset(&ss, 0, sizeof ss);
-    if (family == 4) {
-      struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-      s4->sin_family = AF_INET; s4->sin_port = htons(k[i].sport);
-      memcpy(&s4->sin_addr, k[i].src, 4); sl = sizeof *s4;
-    } else {
-      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-      s6->sin6_family = AF_INET6; s6->sin6_port = htons(k[i].sport);
-      memcpy(&s6->sin6_addr, k[i].src, 16); sl = sizeof *s6;
-    }
+    fill_addr(family, k[i].src, k[i].sport, &ss, &sl);
     bound[i] = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (bound[i] < 0) fail(EX_IO, "cannot open a TCP socket");
     if (bind(bound[i], (struct sockaddr *)&ss, sl) != 0) fail(EX_BADREQ, "source port is in use or not the caller's to bind");
@@ -375,14 +366,7 @@ int main(void) {
   alarm((unsigned)(timeout / 1000 + WAIT_SLACK_S));
   struct sockaddr_storage ss;
   socklen_t sl;
-  memset(&ss, 0, sizeof ss);
-  if (family == 4) {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    s4->sin_family = AF_INET; memcpy(&s4->sin_addr, k[0].dst, 4); sl = sizeof *s4;
-  } else {
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    s6->sin6_family = AF_INET6; memcpy(&s6->sin6_addr, k[0].dst, 16); sl = sizeof *s6;
-  }
+  fill_addr(family, k[0].dst, 0, &ss, &sl);
   for (int i = 0; i < NPKT; i++)
     if (sendto(sfd, k[i].ip, k[i].len, 0, (struct sockaddr *)&ss, sl) != (ssize_t)k[i].len)
       fail(EX_IO, "send failed");

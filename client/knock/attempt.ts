@@ -11,12 +11,13 @@
  * Common cases: known address unchanged = 1 round trip; first knock behind NAT = 2; after the
  * NAT's address changed = one wait + 2.
  */
-import { formatAddress, parseAddress, type AddressBytes } from '../../shared/net/address.js';
+import { parseAddress, type AddressBytes } from '../../shared/net/address.js';
 import { PROBE_WINDOW_SEC } from '../../shared/protocol/constants.js';
 import type { Reply } from '../../shared/protocol/reply.js';
 import type { ObservedAddress } from '../state/schema.js';
 import { clockVerdict, type KnockClock } from './clock.js';
 import { knockExchange, probeExchange, type Answer, type ExchangeContext } from './exchange.js';
+import { addressText } from './wire.js';
 
 /** Waits of each step, as multiples of the timeout. */
 export const WAITS = {
@@ -65,8 +66,6 @@ export interface AttemptInput {
   readonly known?: ObservedAddress;
   readonly note?: (line: string) => void;
 }
-
-const addressText = (a: AddressBytes): string => formatAddress(a.family, a.bytes);
 
 export async function attempt(i: AttemptInput): Promise<AttemptResult> {
   const { ctx, clock } = i;

@@ -9,6 +9,7 @@ import type { AddressBytes, IpFamily } from '../../shared/net/address.js';
 import { encodeKnock, encodeProbe, knockIsns, type Knock, type KnockKeys } from '../../shared/protocol/knock.js';
 import { openAnswer, type AddressReport, type OpenedReply, type Reply } from '../../shared/protocol/reply.js';
 import type { Sequence } from '../../shared/protocol/sequence.js';
+import { readEphemeralPorts, type HostSyn } from '../transport/host-tcp.js';
 import type { KnockTransport } from '../transport/send.js';
 import { buildKnockFrames } from './frames.js';
 import type { RandomBytes } from './wire.js';
@@ -23,6 +24,8 @@ export interface ExchangeContext {
   /** The local source address the kernel uses towards `target`. */
   readonly local: string;
   readonly target: string;
+  /** The window, MSS and options of this host's SYNs to `target`, read once per target (readSynFields). */
+  readonly synFields: HostSyn['fields'];
   readonly keys: KnockKeys;
   readonly replyKey: Buffer;
   readonly sequence: Sequence;
@@ -38,14 +41,14 @@ export interface Answer<R> {
 }
 
 export interface Exchange<R> {
-  /** The declaration's second. */
-  readonly sec: number;
   /** Send (again) once per wait until an answer opens; null when none did. */
   send(waits: readonly number[]): Promise<Answer<R> | null>;
 }
 
-function exchange<R>(ctx: ExchangeContext, knock: Knock, sec: number, pick: (r: OpenedReply) => R | null): Exchange<R> {
-  const frames = buildKnockFrames(ctx.family, ctx.local, ctx.target, knock, ctx.random);
+function exchange<R>(ctx: ExchangeContext, knock: Knock, pick: (r: OpenedReply) => R | null): Exchange<R> {
+  // The ports in use change between exchanges: read them afresh for each.
+  const host = { fields: ctx.synFields, ports: readEphemeralPorts() };
+  const frames = buildKnockFrames(ctx.family, ctx.local, ctx.target, knock, ctx.random, host);
   const binding = { sequence: ctx.sequence, isns: knockIsns(knock) };
   let got: Answer<R> | null = null;
   const accept = (payload: Buffer): boolean => {
@@ -60,7 +63,6 @@ function exchange<R>(ctx: ExchangeContext, knock: Knock, sec: number, pick: (r: 
     }
   };
   return {
-    sec,
     async send(waits) {
       for (const wait of waits) {
         if (got) return got;
@@ -75,11 +77,11 @@ function exchange<R>(ctx: ExchangeContext, knock: Knock, sec: number, pick: (r: 
 /** A knock for `serviceId`, bound to `bound`, at second `sec`; answered by a grant. */
 export function knockExchange(ctx: ExchangeContext, serviceId: number, bound: AddressBytes, sec: number): Exchange<Reply> {
   const knock = encodeKnock({ keys: ctx.keys, sequence: ctx.sequence, serviceId, nowSec: sec, boundAddress: bound });
-  return exchange(ctx, knock, sec, (r) => (r.kind === 'grant' ? r : null));
+  return exchange(ctx, knock, (r) => (r.kind === 'grant' ? r : null));
 }
 
 /** A probe at second `sec`; answered by an address report. */
 export function probeExchange(ctx: ExchangeContext, sec: number): Exchange<AddressReport> {
   const probe = encodeProbe({ keys: ctx.keys, sequence: ctx.sequence, nowSec: sec });
-  return exchange(ctx, probe, sec, (r) => (r.kind === 'address' ? r : null));
+  return exchange(ctx, probe, (r) => (r.kind === 'address' ? r : null));
 }

@@ -18,7 +18,8 @@ import { replyKey } from '../../shared/protocol/reply.js';
 import type { Sequence } from '../../shared/protocol/sequence.js';
 import { withProfileLock } from '../state/lock.js';
 import { loadProfile, saveProfile } from '../state/profile.js';
-import { observedIn, type ObservedAddress, type Profile } from '../state/schema.js';
+import { observedIn, type Profile } from '../state/schema.js';
+import { readSynFields, type HostSyn } from '../transport/host-tcp.js';
 import type { KnockTransport } from '../transport/send.js';
 import { attempt, type BoundSource } from './attempt.js';
 import { noGrant, type Tried } from './causes.js';
@@ -47,6 +48,8 @@ export interface OpenDeps {
   readonly transport: KnockTransport;
   /** The local source address the kernel uses towards the server; throws NO_ROUTE. */
   readonly localAddress: (server: string, family: IpFamily) => Promise<string>;
+  /** The window, MSS and options of this host's SYNs to a gateway address (default: read from the host, host-tcp.ts). */
+  readonly synFields?: (family: IpFamily, target: string) => HostSyn['fields'];
   /** The family to try first within a gateway (default: the host's, targets.ts). */
   readonly preferFamily?: () => IpFamily;
   /** Asked only when the profile keeps its key off disk. */
@@ -119,7 +122,8 @@ export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenR
   // Ask for the password (if any) before taking the lock, so a slow typist blocks nobody.
   const peek = await loadProfile(o.dir, o.profile);
   pickService(peek, o.service);
-  const targets0 = orderTargets(peek, deps.preferFamily?.() ?? hostPreferredFamily(), o.gateway);
+  const preferFamily = deps.preferFamily?.() ?? hostPreferredFamily();
+  const targets0 = orderTargets(peek, preferFamily, o.gateway);
   if (publicAddress && !targets0.some((t) => parseAddress(t).family === publicAddress.family)) {
     throw new TumblerError('BAD_ARGUMENT', `--public-address is IPv${publicAddress.family}, and no gateway address to try is`);
   }
@@ -130,7 +134,7 @@ export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenR
     const key = storedKey(p) ?? (sameKdf(p.kdf, peek.kdf) ? derived : null);
     if (!key) throw new TumblerError('PROFILE_CHANGED', `profile "${o.profile}" was re-enrolled meanwhile; run the command again`);
     const service = pickService(p, o.service);
-    const targets = orderTargets(p, deps.preferFamily?.() ?? hostPreferredFamily(), o.gateway);
+    const targets = orderTargets(p, preferFamily, o.gateway);
     const sequence: Sequence = { ports: p.sequence.ports, tags: p.sequence.tags };
     const keys = knockKeys(key);
     const rk = replyKey(key);
@@ -150,7 +154,9 @@ export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenR
         tried.push({ target, kind: 'no-route' });
         continue;
       }
-      const ctx = { family, local, target, keys, replyKey: rk, sequence, transport: deps.transport, random: deps.random, now: deps.now };
+      // Read once per target: every exchange with it sends SYNs of the same shape.
+      const synFields = (deps.synFields ?? readSynFields)(family, target);
+      const ctx = { family, local, target, synFields, keys, replyKey: rk, sequence, transport: deps.transport, random: deps.random, now: deps.now };
       const r = await attempt({ ctx, serviceId: service.id, clock, timeoutMs, publicAddress: forced, known: observedIn({ observed }, family), note: deps.note });
       if (r.learned) observed[family === 4 ? '4' : '6'] = r.learned;
       const out = r.outcome;
@@ -170,7 +176,7 @@ export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenR
         await saveProfile(o.dir, next, { now: deps.now });
         return {
           profile: p.name, service: service.name, server: target, port: reply.grantedPort, expiresAt: reply.expiresAt,
-          observedAddress: formatAddress(reply.observed.family, reply.observed.bytes), clockOffsetMs, boundAddress: out.bound, boundSource: out.boundSource,
+          observedAddress: r.learned!.address, clockOffsetMs, boundAddress: out.bound, boundSource: out.boundSource,
         };
       }
       tried.push({ target, ...out });
@@ -187,5 +193,3 @@ export async function openService(o: OpenOptions, deps: OpenDeps): Promise<OpenR
     throw noGrant(tried, { service: service.name, clockDoubt: clockDoubt(p, deps.now()) });
   });
 }
-
-export type { ObservedAddress };

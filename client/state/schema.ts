@@ -104,44 +104,44 @@ const observedShape = (f: IpFamily): Shape<ObservedAddress> => object({ address:
 const gateways = refine(arrayOf(arrayOf(address(), 1, MAX_GATEWAY_ADDRESSES), 1, MAX_GATEWAYS),
   (gs) => (new Set(gs.flat()).size === gs.flat().length ? null : 'lists an address twice'));
 
+const profileName = text({ re: PROFILE_NAME_RE, what: 'a profile name' });
+const userName = text({ re: USER_NAME_RE, what: 'a user name' });
+/** Required in both formats, with the same bounds (the last fields of each, in this order). */
+const common = { kdf, sequence, services, clockOffsetMs: offset, updatedAt: ms };
+/** lastGrant in both formats; format 2 adds the gateway address that granted. */
+const grant = { port: int(1, 65535), service: text({ re: SERVICE_NAME_RE }), expiresAt: ms };
+const key = base64Of(KEY_BYTES);
+
 const profileShape = refine(object({
   v: oneOf([PROFILE_VERSION]),
-  name: text({ re: PROFILE_NAME_RE, what: 'a profile name' }),
-  user: text({ re: USER_NAME_RE, what: 'a user name' }),
+  name: profileName,
+  user: userName,
   gateways,
-  kdf,
-  sequence,
-  services,
-  clockOffsetMs: offset,
-  updatedAt: ms,
+  ...common,
 }, {
   device: text({ re: DEVICE_NAME_RE, what: 'a device name' }),
-  key: base64Of(KEY_BYTES),
+  key,
   keyCheck: text({ re: CHECK_RE, what: 'a 3-digit hex check' }),
   lastSec: ms,
   lastProbeSec: ms,
   observed: object({}, { 4: observedShape(4), 6: observedShape(6) }),
   lastAnswered: address(),
-  lastGrant: object({ port: int(1, 65535), service: text({ re: SERVICE_NAME_RE }), expiresAt: ms, server: address() }),
+  lastGrant: object({ ...grant, server: address() }),
 }), (p) => (p.lastAnswered !== undefined && !p.gateways.flat().includes(p.lastAnswered) ? 'lastAnswered is not a gateway address' : null));
 
 // ---- format 1, read for the upgrade only ----
 
 const profileV1Shape = object({
   v: oneOf([1]),
-  name: text({ re: PROFILE_NAME_RE, what: 'a profile name' }),
+  name: profileName,
   server: object({ address: address(), family: oneOf([4, 6]) }),
   deviceId: ms,
-  user: text({ re: USER_NAME_RE, what: 'a user name' }),
-  kdf,
-  sequence,
-  services,
-  clockOffsetMs: offset,
-  updatedAt: ms,
+  user: userName,
+  ...common,
 }, {
-  key: base64Of(KEY_BYTES),
+  key,
   observedAddress: address(),
-  lastGrant: object({ port: int(1, 65535), service: text({ re: SERVICE_NAME_RE }), expiresAt: ms }),
+  lastGrant: object(grant),
 });
 
 /** A format-1 profile as format 2: its server is the one gateway; its observed address is kept (local unknown). */

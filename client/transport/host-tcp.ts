@@ -190,10 +190,12 @@ export function readEphemeralPorts(io: HostIo = realHostIo): EphemeralPorts {
   return { first, last, excluded };
 }
 
+/** The window, MSS and options this host's kernel would send in a SYN to `dst` (its sysctls and route). */
+export function readSynFields(family: IpFamily, dst: string, io: HostIo = realHostIo): LinuxSynFields {
+  return linuxSynFields(family, readTcpSettings(family, io), readRouteMetrics(dst, io));
+}
+
 /** What this host's kernel would send in a SYN to `dst`, and where its source port would come from. */
 export function readHostSyn(family: IpFamily, dst: string, io: HostIo = realHostIo): HostSyn {
-  return {
-    fields: linuxSynFields(family, readTcpSettings(family, io), readRouteMetrics(dst, io)),
-    ports: readEphemeralPorts(io),
-  };
+  return { fields: readSynFields(family, dst, io), ports: readEphemeralPorts(io) };
 }

@@ -14,6 +14,7 @@ import { describeSyn } from '../../../../client/knock/wire.js';
 import { loadProfile, profilePath, saveProfile } from '../../../../client/state/profile.js';
 import type { Profile } from '../../../../client/state/schema.js';
 import { isTumblerError, TumblerError } from '../../../../shared/errors.js';
+import { parseIpTcp } from '../../../../shared/packet/tcp.js';
 import { keyCheck } from '../../../../shared/protocol/check.js';
 import { deriveDeviceKey } from '../../../../shared/protocol/kdf.js';
 import type { Sequence } from '../../../../shared/protocol/sequence.js';
@@ -341,6 +342,21 @@ describe('open flow: gateways and families', () => {
     await open();
     assert.equal(server.sends.at(-1)!.dst, OTHER_GW);
     assert.equal(server.sends.length, 5);
+  });
+
+  test('the host\'s SYN fields are read once per gateway address and shape every SYN sent to it', async () => {
+    const { server, open } = await rig(profile({ gateways: [[SERVER], [OTHER_GW]], observed: seen4(LOCAL) }), { addresses: [OTHER_GW] });
+    const read: string[] = [];
+    const synFields = (_f: 4 | 6, target: string) => {
+      read.push(target);
+      return { window: target === SERVER ? 64_000 : 42_000, mss: 1400, wscale: 7, sackPermitted: true, timestamps: true };
+    };
+    await open({ timeoutMs: 100 }, { synFields });
+    assert.deepEqual(read, [SERVER, OTHER_GW]);
+    assert.equal(server.sends.length, 4);
+    for (const s of server.sends) {
+      for (const p of s.packets) assert.equal(parseIpTcp(p).window, s.dst === SERVER ? 64_000 : 42_000);
+    }
   });
 
   test('dual stack: IPv6 first (the host prefers it); IPv6 blackholed → the same profile gets in over IPv4, then IPv4 first', async () => {
