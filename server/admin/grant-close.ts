@@ -29,7 +29,7 @@ export async function withFirewall<T>(cfg: TumblerConfig, fn: (fw: FirewallBacke
 }
 
 /** This host's grant: written by this gateway, or before the fleet existed. */
-export function isLocal(ctx: AdminContext, g: Grant): boolean {
+function isLocal(ctx: AdminContext, g: Grant): boolean {
   return g.gateway === null || g.gateway === ctx.cfg.fleet.gateway;
 }
 

@@ -11,7 +11,7 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 const total = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** 2d 3h, 3h 4m, 4m 5s, 5s. */
-export function duration(sec: number): string {
+function duration(sec: number): string {
   const s = Math.max(0, Math.floor(sec));
   const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
   if (d) return `${d}d ${h}h`;
