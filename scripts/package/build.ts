@@ -108,7 +108,7 @@ export const NATIVE_BINARIES: Readonly<Record<string, readonly string[]>> = {
   pcap: ['build/Release/pcap_binding.node'],
   'raw-socket': ['build/Release/raw.node'],
 };
-export const MAINTAINER = 'Tumbler developers <tumbler@example.org>';
+const MAINTAINER = 'Tumbler developers <tumbler@example.org>';
 const SECTION = 'net';
 
 const RULES: BuildRules = {

@@ -42,11 +42,11 @@ export async function openAdminDatabase(cfg: TumblerConfig, now: () => number = 
     throw new TumblerError('ADMIN_NO_WORKER_USER', `worker user "${cfg.user}" does not exist; create it first (useradd --system --no-create-home ${cfg.user})`);
   }
   if (!existed) prepareDirectory(dirname(path), account!);
-  const owner: AccountInfo | null = account && (!existed || lstatSync(path).uid === account.uid) ? account : null;
+  const owner = existed ? workerOwning(account, path) : account;
 
   // 2. Hand back what an older run left root-owned, then open and migrate as the worker.
   if (owner && existed) chownDatabaseFiles(path, owner.uid, owner.gid);
-  const { store, migrated } = await openStore(cfg, { now, sqliteUser: owner && { uid: owner.uid, gid: owner.gid } });
+  const { store, migrated } = await openStore(cfg, { now, sqliteUser: owner });
   return { store, migrated, where: path, close: () => store.close() };
 }
 
@@ -59,9 +59,12 @@ export async function openSqliteAsOwner(cfg: TumblerConfig, path: string): Promi
   const { openDatabase } = await import('../store/sqlite/migrate.js');
   const { asUser } = await import('../store/sqlite/as-user.js');
   if (!existsSync(path)) throw new TumblerError('STORE_NOT_FOUND', `no database at ${path}`);
-  const account = findAccount(cfg.user);
-  const owner = account && lstatSync(path).uid === account.uid ? account : null;
-  return asUser(owner && { uid: owner.uid, gid: owner.gid }, () => openDatabase(path));
+  return asUser(workerOwning(findAccount(cfg.user), path), () => openDatabase(path));
+}
+
+/** The worker account when it owns the (existing) file at `path`, else null. */
+function workerOwning(account: AccountInfo | null, path: string): AccountInfo | null {
+  return account && lstatSync(path).uid === account.uid ? account : null;
 }
 
 /**

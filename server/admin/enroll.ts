@@ -47,17 +47,13 @@ export function resolveServices(cfg: TumblerConfig, list?: string): string[] {
   return names;
 }
 
-/** The fleet's gateways, each its address literals: `[fleet] gateways` when configured, else this server's own addresses as the one gateway. */
-export function fleetGateways(cfg: TumblerConfig): readonly (readonly string[])[] {
-  return cfg.fleet.gateways; // [fleet] gateways, or this server's addresses as the one gateway
-}
-
 /**
- * The gateways the bundle lists: every gateway of the fleet, or with --server only that address
- * (which must be one of the fleet's addresses).
+ * The gateways the bundle lists, each its address literals: every gateway of the fleet (`[fleet]
+ * gateways` when configured, else this server's own addresses as the one gateway), or with
+ * --server only that address (which must be one of the fleet's addresses).
  */
 export function resolveGateways(cfg: TumblerConfig, server?: string): readonly (readonly string[])[] {
-  const all = fleetGateways(cfg);
+  const all = cfg.fleet.gateways;
   if (server === undefined) return all;
   if (isIP(server) === 0 || !all.some((g) => g.includes(server))) {
     throw new TumblerError('ADMIN_BAD_ADDRESS', `--server must be one of the gateway addresses: ${all.flat().join(', ')}`);

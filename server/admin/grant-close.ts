@@ -29,7 +29,7 @@ export async function withFirewall<T>(cfg: TumblerConfig, fn: (fw: FirewallBacke
 }
 
 /** This host's grant: written by this gateway, or before the fleet existed. */
-export function isLocal(ctx: AdminContext, g: Grant): boolean {
+function isLocal(ctx: AdminContext, g: Grant): boolean {
   return g.gateway === null || g.gateway === ctx.cfg.fleet.gateway;
 }
 
@@ -46,6 +46,7 @@ export async function closeGrantsInKernel(ctx: AdminContext, grants: readonly Gr
   if (local.length > 0) await closeLocal(ctx, local, reason, failed);
   if (remote.length > 0) await closeRemote(ctx, remote, reason, failed);
   if (failed.length > 0) {
+    // Gateway names are stored text: fail() escapes the whole message on its way to the terminal.
     throw new TumblerError('ADMIN_FIREWALL', `could not close in the firewall: ${failed.join(', ')}; they run out at their expiry`);
   }
 }
@@ -85,7 +86,7 @@ async function closeRemote(ctx: AdminContext, grants: readonly Grant[], reason: 
     pending = new Set([...pending].filter((id) => rows.some((g) => g.id === id)));
   }
   for (const g of grants.filter((x) => pending.has(x.id))) {
-    failed.push(`grant ${g.id} at ${escapeControl(g.gateway ?? '?')} (not confirmed: is that gateway running?)`);
+    failed.push(`grant ${g.id} at ${g.gateway ?? '?'} (not confirmed: is that gateway running?)`);
   }
 }
 

@@ -28,7 +28,7 @@ import { asUser } from '../store/sqlite/as-user.js';
 import { inspectTumblerDatabase, type TumblerDatabase } from '../store/sqlite/inspect.js';
 import { databaseFiles, migrate, openDatabase, type Db } from '../store/sqlite/migrate.js';
 import { fsyncPath } from '../store/sqlite/backup.js';
-import { compareStores, resync, type Comparison, type DeviceRef } from '../store/sqlite/resync.js';
+import { compareStores, resync, snapshotStores, type Comparison, type DeviceRef } from '../store/sqlite/resync.js';
 import { openSqliteAsOwner, prepareDirectory } from './database.js';
 import { processesHolding } from './in-use.js';
 import { isAlive, looksLikeTumblerd, readPidFile } from './stop.js';
@@ -74,7 +74,7 @@ export async function restoreDatabase(cfg: TumblerConfig, o: RestoreOptions): Pr
   assertStopped(o.pidFile, path);
   const account = findAccount(cfg.user);
   if (!account) throw new TumblerError('ADMIN_NO_WORKER_USER', `worker user "${cfg.user}" does not exist (useradd --system --no-create-home ${cfg.user})`);
-  if (!existsSync(dirname(path))) prepareDirectory(dirname(path), account);
+  prepareDirectory(dirname(path), account);
 
   // 2. The backup, copied beside the database as the worker, checked and migrated.
   const tmp = `${path}.restoring-${process.pid}`;
@@ -145,8 +145,9 @@ async function compareAndResync(cfg: TumblerConfig, path: string, restored: Db, 
   let replaced: Db | null = null;
   try {
     replaced = await openSqliteAsOwner(cfg, path);
-    const comparison = compareStores(restored, replaced);
-    const { carried, failed } = carry ? resync(restored, replaced, comparison.movedOn, nowMs) : { carried: [], failed: comparison.movedOn };
+    const stores = snapshotStores(restored, replaced);
+    const comparison = compareStores(stores);
+    const { carried, failed } = carry ? resync(restored, stores, comparison.movedOn, nowMs) : { carried: [], failed: comparison.movedOn };
     replaced.pragma('wal_checkpoint(TRUNCATE)'); // the replaced file is whole on its own, kept aside
     return { compared: 'compared', comparison, carried, lockedOut: failed };
   } catch (e) {

@@ -7,13 +7,11 @@
  */
 import { lstatSync } from 'node:fs';
 import { isTumblerError, TumblerError } from '../../shared/errors.js';
-import { readStateFile, statePaths } from '../state/file.js';
+import { readStateFile, STALE_MS, statePaths } from '../state/file.js';
 import { monitorStateShape, type MonitorState } from '../state/monitor-state.js';
 import { workerStateShape, type RecentWindow, type WorkerState } from '../state/worker-state.js';
-import { isAlive, looksLikeTumblerd, readPidFile } from './stop.js';
-
-/** A document older than this is reported stale (both publish every second). */
-export const STALE_MS = 5_000;
+import { isoTime } from './output.js';
+import { runningDaemonPid } from './stop.js';
 
 export type WorkerView =
   | { readonly state: 'ok' | 'stale'; readonly doc: WorkerState; readonly ageMs: number }
@@ -30,9 +28,7 @@ export interface StatusReport {
 /** Everything status shows; ADMIN_NOT_RUNNING (exit 3) when no daemon runs from this pid file. */
 export function readStatus(pidFile: string, nowMs: number = Date.now()): StatusReport {
   // 1. A daemon runs: a pid file whose process is alive and is tumblerd.
-  const pid = readPidFile(pidFile);
-  if (!isAlive(pid)) throw new TumblerError('ADMIN_NOT_RUNNING', `tumblerd is not running (pid ${pid} from ${pidFile} is gone; the pid file is stale)`);
-  if (!looksLikeTumblerd(pid)) throw new TumblerError('ADMIN_PID_FILE', `pid ${pid} from ${pidFile} is not a tumblerd process`);
+  const pid = runningDaemonPid(pidFile);
   // 2. Its monitor's document, by root, of this very process.
   const paths = statePaths(pidFile);
   let monitor: MonitorState;
@@ -69,8 +65,8 @@ function readWorker(dir: string, file: string, monitor: MonitorState, nowMs: num
   return { state: ageMs > STALE_MS ? 'stale' : 'ok', doc, ageMs };
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const total = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
+/** The sum of a count-by-name record. */
+export const total = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** The report as `--json` prints it (times ISO 8601 UTC). */
 export function statusJson(r: StatusReport): Record<string, unknown> {
@@ -81,18 +77,18 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
   return {
     running: true,
     version: m.tumblerVersion,
-    monitor: { pid: m.pid, startedAt: iso(m.startedAtMs), uptimeSeconds: Math.floor((r.nowMs - m.startedAtMs) / 1000), stateAgeSeconds: r.monitorAgeMs / 1000 },
+    monitor: { pid: m.pid, startedAt: isoTime(m.startedAtMs), uptimeSeconds: Math.floor((r.nowMs - m.startedAtMs) / 1000), stateAgeSeconds: r.monitorAgeMs / 1000 },
     worker: {
       pid: m.worker.pid ?? null, starts: m.worker.starts, restarts: m.worker.restarts, state: w.state, ...('code' in w && w.code && { code: w.code }),
-      ...(doc && 'ageMs' in w && { startedAt: iso(doc.startedAtMs), publishedAt: iso(doc.publishedAtMs), stateAgeSeconds: w.ageMs / 1000 }),
+      ...(doc && 'ageMs' in w && { startedAt: isoTime(doc.startedAtMs), publishedAt: isoTime(doc.publishedAtMs), stateAgeSeconds: w.ageMs / 1000 }),
     },
     firewall: { backend: m.firewall.backend, intact: m.firewall.intact, repairs: m.firewall.repairs, repairFailures: m.firewall.repairFailures, drift: m.firewall.drift },
     grants: { open: total(m.grants.open), byService: m.grants.open },
     knocks: doc ? { lastMinute: win(doc.recent.minute), lastHour: win(doc.recent.hour) } : null,
-    incidents: { total: total(m.incidents), last: m.lastIncidents.map((i) => ({ at: iso(i.atMs), code: i.code })) },
+    incidents: { total: total(m.incidents), last: m.lastIncidents.map((i) => ({ at: isoTime(i.atMs), code: i.code })) },
     store: {
       backend: m.store.backend, location: m.store.location, healthy: doc ? doc.store.healthy : null,
-      ...(doc?.store.failingSinceMs !== undefined && { failingSince: iso(doc.store.failingSinceMs) }),
+      ...(doc?.store.failingSinceMs !== undefined && { failingSince: isoTime(doc.store.failingSinceMs) }),
       ...(doc?.store.lastFailure !== undefined && { lastFailure: doc.store.lastFailure }),
     },
     capture: doc ? { received: doc.pcap.received, dropped: doc.pcap.dropped } : null,

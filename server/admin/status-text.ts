@@ -4,14 +4,13 @@
  */
 import { escapeControl } from '../escape.js';
 import type { RecentWindow } from '../state/worker-state.js';
-import type { StatusReport } from './status-report.js';
+import { total, type StatusReport } from './status-report.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-const total = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** 2d 3h, 3h 4m, 4m 5s, 5s. */
-export function duration(sec: number): string {
+function duration(sec: number): string {
   const s = Math.max(0, Math.floor(sec));
   const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
   if (d) return `${d}d ${h}h`;

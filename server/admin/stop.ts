@@ -53,10 +53,16 @@ export function looksLikeTumblerd(pid: number): boolean {
   return argv.some((a) => /tumblerd/.test(a) || /server\/main\.(js|ts)$/.test(a));
 }
 
-export async function stopDaemon(pidFile: string, timeoutMs: number, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<StopResult> {
+/** The pid of the tumblerd the pid file names: ADMIN_NOT_RUNNING when it is gone, ADMIN_PID_FILE when it is not tumblerd. */
+export function runningDaemonPid(pidFile: string): number {
   const pid = readPidFile(pidFile);
-  if (!isAlive(pid)) throw new TumblerError('ADMIN_NOT_RUNNING', `tumblerd (pid ${pid} from ${pidFile}) is not running; the pid file is stale`);
-  if (!looksLikeTumblerd(pid)) throw new TumblerError('ADMIN_PID_FILE', `pid ${pid} from ${pidFile} is not a tumblerd process; not signalling it`);
+  if (!isAlive(pid)) throw new TumblerError('ADMIN_NOT_RUNNING', `tumblerd is not running (pid ${pid} from ${pidFile} is gone; the pid file is stale)`);
+  if (!looksLikeTumblerd(pid)) throw new TumblerError('ADMIN_PID_FILE', `pid ${pid} from ${pidFile} is not a tumblerd process`);
+  return pid;
+}
+
+export async function stopDaemon(pidFile: string, timeoutMs: number, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<StopResult> {
+  const pid = runningDaemonPid(pidFile);
   process.kill(pid, 'SIGTERM');
   for (let waited = 0; waited < timeoutMs; waited += POLL_MS) {
     if (!isAlive(pid)) return { pid, stopped: true };

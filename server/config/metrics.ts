@@ -6,15 +6,16 @@
  */
 import { isAbsolute } from 'node:path';
 import { classifyIp, parseIp } from './address.js';
-import { matching, quote, str, type Field, type Table } from './fields.js';
-import { ACCOUNT_NAME, MAX_PORT, MIN_RANGE_PORT } from './limits.js';
+import { quote, str, type Field, type Table } from './fields.js';
+import { MAX_PORT, MIN_RANGE_PORT } from './limits.js';
+import { userName } from './sections.js';
 import type { MetricsConfig, MetricsListen } from './types.js';
 
 const METRICS_KEYS = ['listen', 'user'];
 /** The account the exporter runs as when [metrics] names none: one that owns nothing. */
-export const DEFAULT_METRICS_USER = 'nobody';
+const DEFAULT_METRICS_USER = 'nobody';
 /** sun_path holds 108 bytes with the terminating NUL. */
-export const MAX_UNIX_SOCKET_PATH = 107;
+const MAX_UNIX_SOCKET_PATH = 107;
 
 /** The [metrics] table, or undefined when metrics are off (no table, or no listen key). */
 export function readMetrics(root: Table): MetricsConfig | undefined {
@@ -24,12 +25,12 @@ export function readMetrics(root: Table): MetricsConfig | undefined {
     return undefined;
   }
   const listen = t.required('listen', metricsListen, 'where the exporter listens');
-  const user = t.optional('user', exporterUser, DEFAULT_METRICS_USER);
+  const user = t.optional('user', userName, DEFAULT_METRICS_USER);
   return { listen, user };
 }
 
 /** "127.0.0.1:9468", "[::1]:9468" or an absolute Unix socket path. */
-export function metricsListen(value: unknown, field: Field): MetricsListen {
+function metricsListen(value: unknown, field: Field): MetricsListen {
   const s = str(value, field);
   const allowed = 'a loopback "127.0.0.1:PORT" or "[::1]:PORT", or an absolute Unix socket path';
   if (s.startsWith('/')) {
@@ -55,10 +56,4 @@ export function metricsListen(value: unknown, field: Field): MetricsListen {
 export function listenText(l: MetricsListen): string {
   if (l.kind === 'unix') return l.path;
   return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
-}
-
-function exporterUser(value: unknown, field: Field): string {
-  const s = matching(ACCOUNT_NAME, `an account name (${ACCOUNT_NAME.source.slice(1, -1)})`)(value, field);
-  if (s === 'root') field.bad('must be an unprivileged account, not root');
-  return s;
 }

@@ -190,7 +190,8 @@ function interfaceName(value: unknown, field: Field): string {
   return s;
 }
 
-function userName(value: unknown, field: Field): string {
+/** An unprivileged account's name (the worker's, the metrics exporter's): never root. */
+export function userName(value: unknown, field: Field): string {
   const s = matching(L.ACCOUNT_NAME, `an account name (${L.ACCOUNT_NAME.source.slice(1, -1)})`)(value, field);
   if (s === 'root') field.bad('must be an unprivileged account, not root');
   return s;

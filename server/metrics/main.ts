@@ -28,7 +28,7 @@ const EXIT_PRIVILEGED = 3;
 /** The monitor (root) writes its document; the worker's must be the worker's own. */
 const MONITOR_UID = 0;
 
-export interface ExporterArgs {
+interface ExporterArgs {
   readonly listen: { readonly host: string; readonly port: number } | { readonly path: string };
   readonly monitorState: string;
   readonly workerState: string;
@@ -36,7 +36,7 @@ export interface ExporterArgs {
 }
 
 /** Read both documents; an unusable one counts in `errors` (by document and code) and reads as absent. */
-export function readStates(a: ExporterArgs, errors: Record<string, Record<string, number>>): { monitor: MonitorState | null; worker: WorkerState | null } {
+function readStates(a: ExporterArgs, errors: Record<string, Record<string, number>>): { monitor: MonitorState | null; worker: WorkerState | null } {
   const read = <T>(document: string, f: () => T): T | null => {
     try {
       return f();
@@ -54,7 +54,7 @@ export function readStates(a: ExporterArgs, errors: Record<string, Record<string
 }
 
 /** The HTTP handler: GET /metrics only. */
-export function metricsHandler(a: ExporterArgs, log: Logger, now: () => number = Date.now): (req: IncomingMessage, res: ServerResponse) => void {
+function metricsHandler(a: ExporterArgs, log: Logger, now: () => number = Date.now): (req: IncomingMessage, res: ServerResponse) => void {
   const errors: Record<string, Record<string, number>> = {};
   return (req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];

@@ -6,12 +6,10 @@
  * the catalog's, or not cumulative, is left out: the worker's document is untrusted input.
  */
 import client from 'prom-client';
+import { STALE_MS } from '../state/file.js';
 import type { MonitorState } from '../state/monitor-state.js';
 import { HISTOGRAM_BUCKETS, type HistogramName, type HistogramSnapshot, type WorkerState } from '../state/worker-state.js';
 import { METRICS, workerCounterSample, type MetricDef, type MetricKey } from './catalog.js';
-
-/** A published state older than this counts as down (both publish every second). */
-export const FRESH_MS = 5_000;
 
 export interface ScrapeInput {
   readonly monitor: MonitorState | null;
@@ -68,12 +66,12 @@ export function buildRegistry(s: ScrapeInput): client.Registry {
   const f = new Families();
   const age = (publishedAtMs: number): number => Math.max(0, (s.nowMs - publishedAtMs) / 1000);
   const m = s.monitor;
-  const monitorFresh = m !== null && s.nowMs - m.publishedAtMs <= FRESH_MS;
+  const monitorFresh = m !== null && s.nowMs - m.publishedAtMs <= STALE_MS;
   f.put('up', monitorFresh ? 1 : 0);
   for (const [document, byCode] of Object.entries(s.readErrors ?? {})) for (const [code, n] of Object.entries(byCode)) f.put('stateErrors', n, { document, code });
   if (m) addMonitor(f, m, age(m.publishedAtMs));
   const w = s.worker;
-  const workerFresh = w !== null && monitorFresh && m.worker.pid === w.pid && s.nowMs - w.publishedAtMs <= FRESH_MS;
+  const workerFresh = w !== null && monitorFresh && m.worker.pid === w.pid && s.nowMs - w.publishedAtMs <= STALE_MS;
   f.put('workerUp', workerFresh ? 1 : 0);
   const histograms: HistogramJson[] = [];
   if (w) {

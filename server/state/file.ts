@@ -20,6 +20,8 @@ import { checkShape, ShapeError, type Shape } from '../../shared/shape.js';
 const MAX_STATE_BYTES = 256 * 1024;
 /** How often both processes publish. */
 export const PUBLISH_INTERVAL_MS = 1_000;
+/** A document older than this is stale: its process is down, stuck or starved (status and metrics). */
+export const STALE_MS = 5_000;
 
 export interface StatePaths {
   /** The monitor's document. */

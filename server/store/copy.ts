@@ -14,7 +14,7 @@ const TABLES = ['users', 'devices', 'sequences', 'grants', 'audit'] as const;
 type Table = (typeof TABLES)[number];
 const CHUNK = 2_000;
 
-export type CopyCounts = Record<Table, number>;
+type CopyCounts = Record<Table, number>;
 
 /** A SQLite row as PostgreSQL's json_populate_recordset reads it (bytea as \x hex, flags as booleans, JSON as JSON). */
 function convert(table: Table, r: Record<string, unknown>, gateway: string): Record<string, unknown> {

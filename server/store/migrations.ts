@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { TumblerError } from '../../shared/errors.js';
 import type { StoreBackend } from '../config/types.js';
 
-export interface Migration {
+interface Migration {
   readonly version: number;
   readonly name: string;
   readonly file: string;

@@ -1,6 +1,7 @@
 /**
  * Validation of what callers give the store, the same for both backends: user, device and service
- * names, device keys and KDF parameters, accepted knocks, grants and enrollments. Failures are
+ * names (the protocol's rules, shared/protocol/constants.ts: bundles and profiles carry these
+ * names), device keys and KDF parameters, accepted knocks, grants and enrollments. Failures are
  * TumblerErrors with stable codes (STORE_BAD_NAME, STORE_INVALID).
  */
 import { TumblerError } from '../../shared/errors.js';
@@ -10,20 +11,16 @@ import { checkSequence } from '../../shared/protocol/sequence.js';
 import { MAX_PORT } from '../config/limits.js';
 import type { AcceptKnockInput, AddGrantInput, EnrollInput } from './types.js';
 
-/** The protocol's name rules (shared/protocol/constants.ts): bundles and profiles carry these names. */
-export const USER_NAME = USER_NAME_RE;
-export const DEVICE_NAME = DEVICE_NAME_RE;
-export const SERVICE_NAME = SERVICE_NAME_RE;
 const MAX_SERVICES = 64;
 
 export function checkUserName(name: string): void {
-  if (typeof name !== 'string' || !USER_NAME.test(name)) {
+  if (typeof name !== 'string' || !USER_NAME_RE.test(name)) {
     throw new TumblerError('STORE_BAD_NAME', 'user names are 1-32 characters: [a-z_] then [a-z0-9_.-]');
   }
 }
 
 export function checkDeviceName(name: string): void {
-  if (typeof name !== 'string' || !DEVICE_NAME.test(name)) {
+  if (typeof name !== 'string' || !DEVICE_NAME_RE.test(name)) {
     throw new TumblerError('STORE_BAD_NAME', 'device names are 1-32 characters: [a-z0-9] then [a-z0-9_.-]');
   }
 }
@@ -34,21 +31,21 @@ export function checkServices(services: readonly string[]): string[] {
     throw new TumblerError('STORE_BAD_NAME', `services must be a list of at most ${MAX_SERVICES} names`);
   }
   for (const s of services) {
-    if (typeof s !== 'string' || !SERVICE_NAME.test(s)) {
+    if (typeof s !== 'string' || !SERVICE_NAME_RE.test(s)) {
       throw new TumblerError('STORE_BAD_NAME', 'service names are 1-32 characters: [a-z] then [a-z0-9_-]');
     }
   }
   return [...new Set(services)].sort();
 }
 
-export function checkDeviceKey(key: Buffer): void {
+function checkDeviceKey(key: Buffer): void {
   if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
     throw new TumblerError('STORE_INVALID', `a device key is ${KEY_BYTES} bytes`);
   }
 }
 
 /** Shape only: the bounds are the KDF's business (shared/protocol/kdf.ts) at enrollment. */
-export function checkKdfShape(k: KdfParams): void {
+function checkKdfShape(k: KdfParams): void {
   const int = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
   if (!k || !Buffer.isBuffer(k.salt) || k.salt.length === 0 || !int(k.N) || !int(k.r) || !int(k.p)) {
     throw new TumblerError('STORE_INVALID', 'KDF parameters need a salt and positive integer N, r, p');

@@ -7,7 +7,7 @@ import { isTumblerError, TumblerError } from '../../shared/errors.js';
 import { generateSequence, type KnockRange, type RandomBytes, type Sequence } from '../../shared/protocol/sequence.js';
 
 /** Draws before giving up: with 1,000 ports a collision is already rare; 32 in a row means a full range. */
-export const SEQUENCE_DRAWS = 32;
+const SEQUENCE_DRAWS = 32;
 
 export async function withFreshSequence<T>(range: KnockRange, random: RandomBytes, attempt: (s: Sequence) => Promise<T>): Promise<T> {
   for (let i = 0; i < SEQUENCE_DRAWS; i++) {

@@ -44,9 +44,9 @@ export async function backupTo(db: Db, file: string, now: () => number = Date.no
     let database: TumblerDatabase;
     try {
       copy.pragma('journal_mode = DELETE');
-      database = inspectTumblerDatabase(copy, 'the copy');
-      copy.prepare('INSERT INTO audit (at, event, result, reason) VALUES (?, ?, ?, ?)').run(now(), BACKUP_AUDIT_EVENT, 'ok', `copy ${basename(file)}`);
-      database = { ...database, asOfMs: now() };
+      const at = now();
+      database = { ...inspectTumblerDatabase(copy, 'the copy'), asOfMs: at };
+      copy.prepare('INSERT INTO audit (at, event, result, reason) VALUES (?, ?, ?, ?)').run(at, BACKUP_AUDIT_EVENT, 'ok', `copy ${basename(file)}`);
     } finally {
       copy.close();
     }

@@ -122,7 +122,7 @@ export class SqliteEngine {
     return r ? toCandidate(r) : undefined;
   }
 
-  liveSequenceKeys(): Iterable<Buffer> {
+  liveSequenceKeys(): Buffer[] {
     return this.q.liveKeys.all() as Buffer[];
   }
 

@@ -5,7 +5,7 @@
  * The files may sit in a directory the worker account controls: they are never followed through a
  * symlink, and their mode and owner are changed only through O_PATH | O_NOFOLLOW descriptors.
  */
-import { chmodSync, chownSync, closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import Database from 'better-sqlite3';
 import { TumblerError } from '../../../shared/errors.js';
 import { findMigrationsDir, listMigrations, newerSchema, reason } from '../migrations.js';
@@ -33,12 +33,14 @@ export function databaseFiles(path: string): string[] {
   return [path, `${path}-wal`, `${path}-shm`];
 }
 
-function unsafe(f: string, why: string): TumblerError {
-  return new TumblerError('STORE_UNSAFE_FILE', `refusing ${f}: ${why} (the database and its -wal/-shm must be regular files, not symlinks)`);
+/** STORE_UNSAFE_FILE unless `st` (of database file `f`) is a regular file, not a symlink. */
+function assertRegularFile(f: string, st: Stats): void {
+  const why = st.isSymbolicLink() ? 'it is a symbolic link' : st.isFile() ? null : 'it is not a regular file';
+  if (why) throw new TumblerError('STORE_UNSAFE_FILE', `refusing ${f}: ${why} (the database and its -wal/-shm must be regular files, not symlinks)`);
 }
 
 /** Every database file that exists is a regular file, not a symlink (checked before SQLite opens them). */
-export function checkDatabaseFiles(path: string): void {
+function checkDatabaseFiles(path: string): void {
   for (const f of databaseFiles(path)) {
     let st;
     try {
@@ -47,8 +49,7 @@ export function checkDatabaseFiles(path: string): void {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    if (st.isSymbolicLink()) throw unsafe(f, 'it is a symbolic link');
-    if (!st.isFile()) throw unsafe(f, 'it is not a regular file');
+    assertRegularFile(f, st);
   }
 }
 
@@ -72,9 +73,7 @@ function onEachFile(path: string, change: (fdPath: string, f: string) => void): 
       throw new TumblerError('STORE_OPEN', `cannot open ${f}: ${reason(e)}`, { cause: e });
     }
     try {
-      const st = fstatSync(fd);
-      if (st.isSymbolicLink()) throw unsafe(f, 'it is a symbolic link');
-      if (!st.isFile()) throw unsafe(f, 'it is not a regular file');
+      assertRegularFile(f, fstatSync(fd));
       change(`/proc/self/fd/${fd}`, f);
     } finally {
       closeSync(fd);

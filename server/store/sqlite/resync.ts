@@ -4,8 +4,8 @@
  * that knocked after it holds a sequence the restored store never issued and is locked out (its
  * knocks get no answer), and one re-enrolled after it holds a key the restored store does not know.
  *
- * compareStores() lists, device by device, how the store being replaced differs from the restored
- * one. resync() carries over, into the restored store, the replaced store's newer state of the
+ * snapshotStores() reads both stores once; compareStores() lists, device by device, how the store
+ * being replaced differs from the restored one. resync() carries over, into the restored store, the replaced store's newer state of the
  * devices both know: the device's key and KDF parameters, and its sequences in play (the consumed
  * one with its stored reply, the live one, the parent link between them); the restored store's own
  * sequences of that device are retired. Nothing else moves (users, enablement, services, grants,
@@ -70,6 +70,16 @@ export interface Comparison {
 
 const idOf = (user: string, device: string): string => `${user}/${device}`;
 
+/** Both stores as read once, for compareStores() and then resync() (retake it after a resync). */
+export interface Snapshots {
+  readonly restored: Snapshot;
+  readonly replaced: Snapshot;
+}
+
+export function snapshotStores(restored: Db, replaced: Db): Snapshots {
+  return { restored: snapshot(restored), replaced: snapshot(replaced) };
+}
+
 function snapshot(db: Db): Snapshot {
   const users = new Map<string, { enabled: boolean; services: string }>();
   for (const u of db.prepare('SELECT name, enabled, services FROM users').all() as Array<{ name: string; enabled: number; services: string }>) {
@@ -105,10 +115,8 @@ const services = (json: string): string[] => {
   }
 };
 
-/** How the replaced store (`replaced`) differs from the restored one (`restored`). Reads only. */
-export function compareStores(restored: Db, replaced: Db): Comparison {
-  const r = snapshot(restored);
-  const c = snapshot(replaced);
+/** How the replaced store (`replaced`) differs from the restored one (`restored`). */
+export function compareStores({ restored: r, replaced: c }: Snapshots): Comparison {
   const out: Comparison = {
     movedOn: [], unchanged: 0, usersAddedAfter: [], devicesAddedAfter: [], usersDeletedAfter: [], devicesDeletedAfter: [],
     enablement: [], servicesChanged: [],
@@ -140,12 +148,12 @@ export function compareStores(restored: Db, replaced: Db): Comparison {
 }
 
 /**
- * Carry the replaced store's state of `devices` into the restored store, each in its own
- * savepoint. Returns the devices carried and those that could not be (a key collision).
+ * Carry the replaced store's state of `devices` into the restored store (`restored`, whose
+ * snapshot `s` holds), each in its own savepoint. Returns the devices carried and those that
+ * could not be (a key collision).
  */
-export function resync(restored: Db, replaced: Db, devices: readonly DeviceRef[], now: number): { carried: DeviceRef[]; failed: DeviceRef[] } {
-  const r = snapshot(restored);
-  const c = snapshot(replaced);
+export function resync(restored: Db, s: Snapshots, devices: readonly DeviceRef[], now: number): { carried: DeviceRef[]; failed: DeviceRef[] } {
+  const { restored: r, replaced: c } = s;
   const setKey = restored.prepare('UPDATE devices SET key = ?, kdf = ? WHERE id = ?');
   const retire = restored.prepare(`UPDATE sequences SET state = 'retired', retired_at = ?, reply = NULL WHERE device_id = ? AND state <> 'retired'`);
   const insert = restored.prepare(`INSERT INTO sequences (device_id, seq_key, parent_id, state, issued_at, consumed_at, last_ts, last_isns, last_address, reply)

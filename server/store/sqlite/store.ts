@@ -100,7 +100,7 @@ export class SqliteStore implements Store {
   }
 
   async liveSequenceKeys() {
-    return [...this.engine.liveSequenceKeys()];
+    return this.engine.liveSequenceKeys();
   }
 
   async liveGrants(now: number) {

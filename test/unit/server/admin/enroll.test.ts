@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleServices, fleetGateways, resolveGateways, resolveServices } from '../../../../server/admin/enroll.js';
+import { bundleServices, resolveGateways, resolveServices } from '../../../../server/admin/enroll.js';
 import { testConfig } from './config.fixture.js';
 
 const cfg = testConfig();
@@ -13,13 +13,13 @@ test('services: default every configured one; a list must name configured servic
 });
 
 test('gateways: the fleet\'s when configured, else this server\'s addresses as one gateway; --server picks one address', () => {
-  assert.deepEqual(fleetGateways(cfg), [['192.0.2.1', '2001:db8::1']]);
+  assert.deepEqual(cfg.fleet.gateways, [['192.0.2.1', '2001:db8::1']]);
   assert.deepEqual(resolveGateways(cfg), [['192.0.2.1', '2001:db8::1']]);
   assert.deepEqual(resolveGateways(cfg, '2001:db8::1'), [['2001:db8::1']]);
   assert.throws(() => resolveGateways(cfg, '198.51.100.1'), { code: 'ADMIN_BAD_ADDRESS' });
   assert.throws(() => resolveGateways(cfg, 'example.org'), { code: 'ADMIN_BAD_ADDRESS' });
   const fleet = { ...cfg, fleet: { gateway: 'gw-a', gateways: [['192.0.2.1', '2001:db8::1'], ['198.51.100.1']] } };
-  assert.deepEqual(fleetGateways(fleet), fleet.fleet.gateways);
+  assert.deepEqual(resolveGateways(fleet), fleet.fleet.gateways);
   assert.deepEqual(resolveGateways(fleet, '198.51.100.1'), [['198.51.100.1']]);
 });
 

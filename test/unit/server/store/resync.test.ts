@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { sequenceKey } from '../../../../shared/protocol/sequence.js';
-import { compareStores, resync } from '../../../../server/store/sqlite/resync.js';
+import { compareStores, resync, snapshotStores } from '../../../../server/store/sqlite/resync.js';
 import { acceptInput, checkDeviceSequences, enroll, kdf, key, openStore, seqN, T0, tmpDir } from './fixtures/seed.js';
 
 /** A store with alice/laptop (and others), a copy of it (the backup), then the original moves on. */
@@ -30,10 +30,11 @@ function backupThenMoveOn(t: { after: (fn: () => void) => void }) {
 test('a device that knocked after the backup: its consumed and live sequences, reply and parent link, are carried over; the older one retired', (t) => {
   const { now, backup } = backupThenMoveOn(t);
   now.store.acceptKnock(acceptInput(now.store, seqN(1), seqN(2)));
-  const c = compareStores(backup.db, now.db);
+  const s = snapshotStores(backup.db, now.db);
+  const c = compareStores(s);
   assert.deepEqual(c.movedOn, [{ user: 'alice', device: 'laptop' }]);
   assert.equal(c.unchanged, 2);
-  const r = resync(backup.db, now.db, c.movedOn, T0 + 1000);
+  const r = resync(backup.db, s, c.movedOn, T0 + 1000);
   assert.deepEqual(r, { carried: [{ user: 'alice', device: 'laptop' }], failed: [] });
   const live = backup.store.findByKey(sequenceKey(seqN(2)))!;
   assert.equal(live.state, 'live');
@@ -43,7 +44,7 @@ test('a device that knocked after the backup: its consumed and live sequences, r
   assert.deepEqual(consumed.reply, now.store.findByKey(sequenceKey(seqN(1)))!.reply);
   assert.deepEqual(checkDeviceSequences(backup.db, live.deviceId), []);
   assert.equal(backup.db.prepare(`SELECT count(*) FROM sequences WHERE device_id = ? AND state = 'retired'`).pluck().get(live.deviceId), 1);
-  assert.equal(compareStores(backup.db, now.db).movedOn.length, 0, 'the same state now');
+  assert.equal(compareStores(snapshotStores(backup.db, now.db)).movedOn.length, 0, 'the same state now');
   // The next knock works in the restored store, and the old one is a replay there.
   backup.store.acceptKnock(acceptInput(backup.store, seqN(2), seqN(3)));
   assert.equal(backup.store.findByKey(sequenceKey(seqN(1))), undefined);
@@ -53,9 +54,10 @@ test('a device re-enrolled after the backup gets its new key, KDF parameters and
   const { now, backup } = backupThenMoveOn(t);
   now.store.enrollDevice({ user: 'bob', device: 'phone', mode: 'reenroll', key: key(9), kdf: { ...kdf(), salt: Buffer.alloc(16, 9) }, first: seqN(11),
     audit: { event: 'admin.device.reenroll', user: 'bob', device: 'phone', result: 'ok' } });
-  const c = compareStores(backup.db, now.db);
+  const s = snapshotStores(backup.db, now.db);
+  const c = compareStores(s);
   assert.deepEqual(c.movedOn, [{ user: 'bob', device: 'phone' }]);
-  resync(backup.db, now.db, c.movedOn, T0);
+  resync(backup.db, s, c.movedOn, T0);
   const b = backup.store.findByKey(sequenceKey(seqN(11)))!;
   assert.deepEqual(b.key, key(9));
   assert.equal(backup.store.findByKey(sequenceKey(seqN(10))), undefined, 'the old key\'s sequence is dead');
@@ -67,8 +69,9 @@ test('a carried key in play for another device in the restored store rolls that 
   now.store.acceptKnock(acceptInput(now.store, seqN(20), seqN(21)));
   // In the restored store, seqN(2) belongs to someone else (a retired key drawn again, say).
   enroll(backup.store, seqN(2), 'zed', 'box');
-  const c = compareStores(backup.db, now.db);
-  const r = resync(backup.db, now.db, c.movedOn, T0);
+  const s = snapshotStores(backup.db, now.db);
+  const c = compareStores(s);
+  const r = resync(backup.db, s, c.movedOn, T0);
   assert.deepEqual(r.failed, [{ user: 'alice', device: 'laptop' }]);
   assert.deepEqual(r.carried, [{ user: 'dave', device: 'pc' }]);
   assert.equal(backup.store.findByKey(sequenceKey(seqN(1)))!.state, 'live', 'alice is as in the backup');
@@ -85,7 +88,7 @@ test('the comparison names users and devices added, deleted, enabled otherwise, 
   now.store.setUserServices('alice', ['ssh']);
   now.store.deleteUser('bob');
   enroll(backup.store, seqN(40), 'dave', 'old');
-  const c = compareStores(backup.db, now.db);
+  const c = compareStores(snapshotStores(backup.db, now.db));
   assert.deepEqual(c.usersAddedAfter, ['carol']);
   assert.deepEqual(c.devicesAddedAfter, [{ user: 'carol', device: 'laptop' }, { user: 'alice', device: 'phone' }]);
   assert.deepEqual(c.usersDeletedAfter, ['bob']);
