@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
 import { TestPostgres } from '../helpers/postgres.js';
+import { deleteNamespace } from '../helpers/netns.js';
 import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
 import { MONITOR_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 
@@ -500,7 +501,7 @@ ${o.extra ?? ''}`, { mode: 0o644 });
     }
     this.procs.clear();
     this.pg?.stop();
-    for (const n of Object.values(this.ns)) sh('ip', ['netns', 'del', n]);
+    for (const n of Object.values(this.ns)) deleteNamespace(n);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
