@@ -492,6 +492,15 @@ ${o.extra ?? ''}`, { mode: 0o644 });
     return out;
   }
 
+  /** Whether `pid` runs: it exists and is not a zombie waiting for a reaper (whoever adopted it may not reap at once). */
+  static alive(pid: number): boolean {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+
   destroy(): void {
     for (const p of this.procs) {
       if (!p.pid) continue;
