@@ -371,14 +371,16 @@ ${o.extra ?? ''}`, { mode: 0o644 });
 
   /**
    * tcpdump on `ns`'s eth0 with `filter`, resolved once tcpdump says it is capturing (a fixed pause
-   * is too short on a loaded machine); stop() ends it and returns the SYNs it wrote.
+   * is too short on a loaded machine); stop() ends it and returns the SYNs it wrote to `file`.
+   * `asRoot`: `-Z root`, tcpdump keeps root instead of dropping to its own account.
    */
-  async startCapture(ns: string, filter: string): Promise<{ stop(): Promise<CapturedSyn[]> }> {
+  async startCapture(ns: string, filter: string, o: { asRoot?: boolean } = {}): Promise<{ file: string; stop(): Promise<CapturedSyn[]> }> {
     const file = join(this.dir, `cap-${Date.now()}-${Math.random().toString(16).slice(2)}.pcap`);
     // --immediate-mode: each packet reaches tcpdump at once, not when a capture block times out.
-    const td = await startTcpdump(ns, ['--immediate-mode', '-U', '-n', '-i', 'eth0', '-w', file, filter],
+    const td = await startTcpdump(ns, [...(o.asRoot ? ['-Z', 'root'] : []), '--immediate-mode', '-U', '-n', '-i', 'eth0', '-w', file, filter],
       { spawner: (cmd, args) => this.spawnTracked(cmd, args, { stdio: 'pipe' }) });
     return {
+      file,
       async stop() {
         await new Promise((r) => setTimeout(r, 300));
         await stopTcpdump(td);
