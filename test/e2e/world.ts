@@ -186,8 +186,7 @@ export class World {
 
   /** Build the namespaces, addresses, sshd's, config and the setuid helper (and the fleet's PostgreSQL). */
   static create(tag = 'w', o: { fleet?: boolean } = {}): World {
-    const w = new World(tag, o.fleet === true);
-    try {
+    return World.built(new World(tag, o.fleet === true), (w) => {
       w.buildNetwork();
       if (w.fleet) {
         w.pg = TestPostgres.start();
@@ -196,6 +195,13 @@ export class World {
       w.prepareFiles();
       for (const g of w.gateways) w.startSshd(g.ns, g.address);
       w.startSshd(w.ns.int, INTERNAL_ADDR);
+    });
+  }
+
+  /** Runs `setup` on a new world (this one or a subclass's); a failure part-way destroys what it made. */
+  protected static built<W extends World>(w: W, setup: (w: W) => void): W {
+    try {
+      setup(w);
     } catch (e) {
       w.destroy();
       throw e;
@@ -222,13 +228,18 @@ export class World {
     return this.a.daemonLog;
   }
 
-  protected buildNetwork(): void {
-    const { lan, srv, cli, atk, int, srb } = this.ns;
-    for (const n of [lan, srv, cli, atk, int, ...(this.fleet ? [srb] : [])]) {
-      sh('ip', ['netns', 'del', n]); // a leftover of a crashed run with the same pid
+  /** Fresh namespaces with loopback up (a leftover of a crashed run with the same pid is removed first). */
+  protected addNamespaces(names: readonly string[]): void {
+    for (const n of names) {
+      sh('ip', ['netns', 'del', n]);
       must('ip', ['netns', 'add', n]);
       must('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
     }
+  }
+
+  protected buildNetwork(): void {
+    const { lan, srv, cli, atk, int, srb } = this.ns;
+    this.addNamespaces([lan, srv, cli, atk, int, ...(this.fleet ? [srb] : [])]);
     must('ip', ['-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
     must('ip', ['-n', lan, 'link', 'set', 'br0', 'up']);
     const hosts: Array<[string, string, string]> = [[srv, 'vsrv', `${SERVER_ADDR}/24`], [cli, 'vcli', `${CLIENT_ADDR}/24`], [atk, 'vatk', `${ATTACKER_ADDR}/24`]];
