@@ -24,6 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ATTACKER_ADDR, CLIENT_ADDR, REPO, SERVER_ADDR, World } from '../test/e2e/world.js';
+import { until } from '../test/helpers/until.js';
 import { footprintRows, measureFootprint, type FootprintRun } from './footprint.js';
 import type { Guard } from './guards/guard.js';
 import { asClient, createTumblerGuard } from './guards/tumbler.js';
@@ -153,9 +154,8 @@ async function grantRate(w: World, n: number, offered: number): Promise<{ offere
   const from = w.daemonLog.length;
   const r = spawnSync('ip', ['netns', 'exec', w.ns.cli, process.execPath, '--import', 'tsx', join(REPO, 'bench/tools/valid-knocks.ts'), file, SERVER_ADDR, String(offered)], { encoding: 'utf8', cwd: REPO, timeout: 60_000 });
   const [, sent, start] = /sent (\d+) (\d+)/.exec(r.stdout) ?? [];
-  const until = Date.now() + 20_000;
   const granted = () => w.daemonLog.slice(from).split('\n').filter((l) => l.includes('"grant.opened"') && l.includes(`"user":"${prefix}`));
-  while (granted().length < n && Date.now() < until) await sleep(200);
+  await until(() => granted().length >= n, 20_000, 200);
   const g = granted();
   const last = g.length ? Date.parse((JSON.parse(g[g.length - 1]!) as { ts: string }).ts) : Number(start);
   return { offered, sent: Number(sent ?? 0), granted: g.length, seconds: (last - Number(start)) / 1000 };

@@ -23,15 +23,14 @@ import { createLogger } from '../server/log.js';
 import { copyToPostgres } from '../server/store/copy.js';
 import { migratePostgres } from '../server/store/postgres/migrate.js';
 import { PostgresStore, poolConfig } from '../server/store/postgres/store.js';
-import { SqliteEngine } from '../server/store/sqlite/engine.js';
-import { migrate, openDatabase, type Db } from '../server/store/sqlite/migrate.js';
+import { migrate, openDatabase } from '../server/store/sqlite/migrate.js';
 import { SqliteStore } from '../server/store/sqlite/store.js';
 import type { Store } from '../server/store/types.js';
 import { KnockService } from '../server/worker/knock-service.js';
 import type { ReplyTarget } from '../server/worker/reply-sender.js';
 import { REPO } from '../test/e2e/world.js';
 import { TestPostgres } from '../test/helpers/postgres.js';
-import { distinctSequences } from '../test/unit/server/store/fixtures/seed.js';
+import { seedDb } from './lib/seed.js';
 import { stats, fmtStats } from './lib/stats.js';
 
 const DEVICES = 100_000;
@@ -99,22 +98,6 @@ function makeKnock(d: Device): Knock {
   const bytes = Buffer.from(src.split('.').map(Number));
   const packets = encodeKnock({ keys: knockKeys(d.key), sequence: d.sequence, serviceId: 1, nowSec: Math.floor(Date.now() / 1000), boundAddress: { family: 4, bytes } });
   return { id: `${src}:${srcPort}`, frames: packets.map((p) => buildSyn({ family: 4, src, dst: SERVER, srcPort, dstPort: p.dstPort, isn: p.isn, shape })) };
-}
-
-/** 100,000 devices (100 per user) in one SQLite transaction. */
-function seed(db: Db): Device[] {
-  const engine = new SqliteEngine(db);
-  const draw = distinctSequences(RANGE, randomBytes);
-  const devices: Device[] = [];
-  db.transaction(() => {
-    for (let i = 0; i < DEVICES; i++) {
-      if (i % 100 === 0) engine.addUser(`u${i / 100}`, ['ssh']);
-      const d = { key: randomBytes(16), sequence: draw() };
-      devices.push(d);
-      engine.enrollDevice({ user: `u${Math.floor(i / 100)}`, device: `d${i}`, mode: 'add', key: d.key, kdf: { salt: randomBytes(16), N: 1 << 15, r: 8, p: 1 }, first: d.sequence, audit: { event: 'seed', result: 'ok' } });
-    }
-  })();
-  return devices;
 }
 
 /** Devices handed out once each across the phases (a knock consumes its device's sequence). */
@@ -218,7 +201,7 @@ async function main(): Promise<void> {
     const path = join(dir, 'tumbler.db');
     const db = openDatabase(path);
     migrate(db);
-    const devices = seed(db);
+    const { devices } = seedDb(db, DEVICES, { prefix: 'u', range: RANGE, auditEvent: 'seed' }); // 100,000 devices, 100 per user
     const seedMs = performance.now() - t;
     const url = cluster.createDatabase('bench');
     const pool = new pg.Pool(poolConfig(url, undefined, 'seed'));

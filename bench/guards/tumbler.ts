@@ -6,6 +6,7 @@
  * `tumbler-connect`, which asks the agent and connects to the granted port itself (no Node started).
  */
 import { CLIENT_BIN, CONNECTOR_BIN, KNOCK_RANGE, type World } from '../../test/e2e/world.js';
+import { until } from '../../test/helpers/until.js';
 import { seedDevices } from '../lib/seed.js';
 import type { Guard } from './guard.js';
 
@@ -39,7 +40,7 @@ export function createTumblerGuard(devices = 100, mode: TumblerClientMode = 'dir
       const agent = w.spawnTracked('ip', w.clientArgv(['agent']), { stdio: 'pipe', env: w.clientEnv() });
       let log = '';
       agent.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-      for (const until = Date.now() + 30_000; !log.includes('listening') && Date.now() < until;) await new Promise((r) => setTimeout(r, 25));
+      await until(() => log.includes('listening'), 30_000, 25);
       const u = w.client(['unlock', profile, '--password-file', w.clientPasswordFile]);
       if (u.code !== 0) throw new Error(`unlock: ${u.stderr} ${log}`);
     },

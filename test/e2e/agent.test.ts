@@ -12,10 +12,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { typoRejectedByProfile } from '../helpers/wrong-password.js';
+import { until } from '../helpers/until.js';
 import { SERVER_ADDR, World, type RunResult } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Opened { port: number }
 interface Status { agent: { pid: number } | null; profiles: Array<{ profile: string; keyStored?: boolean; agent?: { unlocked: boolean } | null }> }
@@ -62,7 +62,7 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     agentLog = '';
     const c = w.spawnTracked('ip', w.clientArgv(['agent', ...args]), { stdio: 'pipe', env: w.clientEnv() });
     c.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    for (const until = Date.now() + 30_000; !agentLog.includes('listening') && Date.now() < until;) await sleep(25);
+    await until(() => agentLog.includes('listening'), 30_000, 25);
     assert.match(agentLog, /listening/);
     return status().agent!.pid;
   }
@@ -70,7 +70,7 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     const pid = w ? status().agent?.pid : undefined;
     if (pid) {
       try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
-      for (const until = Date.now() + 20_000; status().agent && Date.now() < until;) await sleep(50);
+      await until(() => !status().agent, 20_000, 50);
     }
   }
   const clientAsync = (args: string[]): Promise<RunResult> => new Promise((resolve) => {
@@ -164,8 +164,7 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
   test('7. a key unlocked with --timeout is forgotten when its time is up', async () => {
     assert.equal(w.client(['unlock', bob, '--timeout', '5s', '--password-file', pw()]).code, 0);
     opensFor(bob);
-    const until = Date.now() + 30_000; // generous under load; the key goes after 5 s
-    while (unlocked(bob) && Date.now() < until) await sleep(250);
+    await until(() => !unlocked(bob), 30_000, 250); // generous under load; the key goes after 5 s
     assert.equal(unlocked(bob), false);
     assert.equal(open(bob).code, 2);
   });
@@ -176,7 +175,7 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     assert.equal(w.client(['unlock', bob, '--password-file', pw()]).code, 0);
     assert.equal(statSync(`/proc/${pid}/mem`).uid, 0, 'not dumpable: /proc/PID/mem belongs to root');
     process.kill(pid, 'SIGUSR1');
-    for (const until = Date.now() + 15_000; unlocked(bob) && Date.now() < until;) await sleep(50);
+    await until(() => !unlocked(bob), 15_000, 50);
     assert.equal(unlocked(bob), false);
     assert.equal(open(bob).code, 2);
     assert.ok(status().agent);
@@ -201,7 +200,7 @@ describe('tumbler agent and tumbler-connect end to end', { skip: !isRoot && 'nee
     } finally {
       spawnSync('ip', ['netns', 'exec', w.ns.cli, 'nft', 'delete', 'table', 'inet', 'agtest']);
     }
-    for (const until = Date.now() + 20_000; status().agent && Date.now() < until;) await sleep(50);
+    await until(() => !status().agent, 20_000, 50);
     assert.equal(status().agent, null);
     // Killed mid-knock: the reply never came, the stored sequence is the one the server consumed,
     // and the agent's profile lock is left behind.

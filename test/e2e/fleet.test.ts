@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLIENT_ADDR, GATEWAY_B_ADDR, SERVER_ADDR, World, type Gateway } from './world.js';
+import { ATTACKER_ADDR, CLIENT_ADDR, GATEWAY_B_ADDR, SERVER_ADDR, World, type Gateway } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,11 +67,12 @@ describe('a fleet of two gateways on one PostgreSQL', { skip: !isRoot && 'needs 
     assert.equal(result.code, 0, result.stderr);
     assert.ok(syns.length >= 3);
     const before = w.b.grantCount();
-    for (const [ns, src] of [[w.ns.atk, '198.51.100.3'], [w.ns.cli, CLIENT_ADDR]] as const) {
+    for (const [ns, src] of [[w.ns.atk, ATTACKER_ADDR], [w.ns.cli, CLIENT_ADDR]] as const) {
       assert.equal(w.sendSyns(ns, src, GATEWAY_B_ADDR, ['--packets', asPackets(syns)]).code, 0);
     }
     await sleep(700);
     assert.equal(w.b.grantCount(), before, 'B opened nothing');
+    assert.deepEqual(w.b.grantSources().filter((a) => a === ATTACKER_ADDR), [], 'no grant for the attacker at B');
     assert.equal(w.probe(w.ns.cli, GATEWAY_B_ADDR, result.opened!.port), 'timeout');
   });
 

@@ -12,6 +12,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Prober, proberArgv } from '../helpers/prober.js';
+import { until } from '../helpers/until.js';
 import { FORWARD_RANGE, SERVER_ADDR, World } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -33,8 +34,7 @@ function steps(get: () => { w: World; profile: string }) {
     const { w } = get();
     const prober = new Prober(w.spawnTracked('ip', ['netns', 'exec', w.ns.atk, ...proberArgv(SERVER_ADDR, 22)], { stdio: 'pipe' }));
     try {
-      const until = Date.now() + 10_000;
-      while (prober.all.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      await until(() => prober.all.length >= 3, 10_000, 50);
       act();
       const since = Date.now();
       const win = await prober.window(since, BUDGET_MS, { settle: 8 });

@@ -13,18 +13,11 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CapturedSyn } from './tools/pcap-file.js';
 import { parseExposition } from '../unit/server/metrics/fixtures.js';
+import { until } from '../helpers/until.js';
 import { CLIENT_ADDR, REPO, SERVER_ADDR, ATTACKER_ADDR, World } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 const TTL = 5;
 const METRICS_PORT = 9468;
 
@@ -52,16 +45,16 @@ describe('operations end to end: metrics, status, backup and restore', { skip: !
   };
   /** Scrapes until `ok` holds (both processes publish every second; generous for a loaded machine). */
   const scrapeUntil = async (ok: (s: Series) => boolean, what: string, deadlineMs = 30_000): Promise<Series> => {
-    const until = Date.now() + deadlineMs;
+    const deadline = Date.now() + deadlineMs;
     for (;;) {
       let s: Series | null = null;
       try {
         s = scrape();
       } catch (e) {
-        if (Date.now() > until) throw e;
+        if (Date.now() > deadline) throw e;
       }
       if (s && ok(s)) return s;
-      if (Date.now() > until) throw new Error(`metrics never showed ${what}`);
+      if (Date.now() > deadline) throw new Error(`metrics never showed ${what}`);
       await sleep(250);
     }
   };
@@ -133,10 +126,10 @@ describe('operations end to end: metrics, status, backup and restore', { skip: !
     // A worker killed from outside is restarted; status follows it.
     const old = w.workerPid()!;
     process.kill(old, 'SIGKILL');
-    const until = Date.now() + 30_000;
+    const deadline = Date.now() + 30_000;
     type Now = { worker: { pid: number; restarts: number; state: string } };
     let now: Now = { worker: { pid: old, restarts: 0, state: 'ok' } };
-    while (Date.now() < until) {
+    while (Date.now() < deadline) {
       const s = status(['--json']);
       if (s.code === 0) now = JSON.parse(s.stdout) as Now;
       if (now.worker.restarts === 1 && now.worker.state === 'ok') break;
@@ -156,10 +149,9 @@ describe('operations end to end: metrics, status, backup and restore', { skip: !
     const exited = new Promise<void>((r) => w.daemon!.once('exit', () => r()));
     process.kill(monitor, 'SIGKILL');
     await exited;
-    const until = Date.now() + 15_000;
-    while (alive(exporter) && Date.now() < until) await sleep(100);
-    assert.equal(alive(exporter), false, 'the exporter did not outlive the monitor');
-    for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL'); // the rest of that daemon (worker, nft monitor)
+    await until(() => !World.alive(exporter), 15_000, 100);
+    assert.equal(World.alive(exporter), false, 'the exporter did not outlive the monitor');
+    for (const pid of children) if (World.alive(pid)) process.kill(pid, 'SIGKILL'); // the rest of that daemon (worker, nft monitor)
     await w.startDaemon();
     await scrapeUntil((s) => v(s, 'tumbler_up') === 1 && v(s, 'tumbler_worker_up') === 1, 'the new daemon');
   });

@@ -12,7 +12,7 @@
  * Namespace names carry the tag given (tests use "nc...") and this process's pid; the router is
  * the namespace World calls `lan`. Nothing touches the machine's own interfaces.
  */
-import { spawnSync } from 'node:child_process';
+import { inNs, must } from '../helpers/netns.js';
 import { World } from './world.js';
 
 export const ROAM = {
@@ -23,24 +23,8 @@ export const ROAM = {
 
 export const V6ONLY = { cli: '2001:db8:c::2', srv: '2001:db8:c::1' } as const;
 
-function ip(args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
-}
-
-function nft(ns: string, rules: string): void {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`nft in ${ns} failed: ${r.stderr.trim()}`);
-}
-
-/** Fresh namespaces with loopback up (a leftover of a crashed run with the same pid is removed first). */
-function namespaces(names: readonly string[]): void {
-  for (const n of names) {
-    spawnSync('ip', ['netns', 'del', n]);
-    ip(['netns', 'add', n]);
-    ip(['-n', n, 'link', 'set', 'lo', 'up']);
-  }
-}
+const ip = (args: string[]): string => must(['ip', ...args]);
+const nft = (ns: string, rules: string): string => must([...inNs(ns), 'nft', '-f', '-'], { input: rules });
 
 /** A veth pair between two namespaces, addresses added (IPv6 without DAD), both ends up. */
 function link(a: [string, string, string[]], b: [string, string, string[]]): void {
@@ -56,16 +40,11 @@ export class RoamWorld extends World {
   public4: string = ROAM.public4;
 
   static createRoam(tag: string): RoamWorld {
-    const w = new RoamWorld(tag);
-    try {
+    return World.built(new RoamWorld(tag), (w) => {
       w.buildNetwork();
       w.prepareFiles();
       w.startSshd(w.ns.srv, [ROAM.srv4, ROAM.srv6]);
-    } catch (e) {
-      w.destroy();
-      throw e;
-    }
-    return w;
+    });
   }
 
   get rtr(): string {
@@ -75,16 +54,13 @@ export class RoamWorld extends World {
   protected override buildNetwork(): void {
     const { cli, srv } = this.ns;
     const rtr = this.rtr;
-    namespaces([cli, rtr, srv]);
+    this.addNamespaces([cli, rtr, srv]);
     link([cli, 'eth0', [`${ROAM.cli4}/24`, `${ROAM.cli6}/64`]], [rtr, 'lan', [`${ROAM.lan4}/24`, `${ROAM.lan6}/64`]]);
     link([rtr, 'wan', [`${ROAM.public4}/24`, `${ROAM.wan6}/64`]], [srv, 'eth0', [`${ROAM.srv4}/24`, `${ROAM.srv6}/64`]]);
     ip(['-n', cli, 'route', 'add', '198.51.100.0/24', 'via', ROAM.lan4]);
     ip(['-n', cli, '-6', 'route', 'add', '2001:db8:b::/64', 'via', ROAM.lan6]);
     ip(['-n', srv, '-6', 'route', 'add', '2001:db8:a::/64', 'via', ROAM.wan6]);
-    for (const key of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']) {
-      const r = spawnSync('ip', ['netns', 'exec', rtr, 'sysctl', '-qw', key]);
-      if (r.status !== 0) throw new Error(`sysctl ${key} failed`);
-    }
+    for (const key of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']) must([...inNs(rtr), 'sysctl', '-qw', key]);
     // IPv4 leaves through the router's public address (masquerade); IPv6 is routed as is.
     nft(rtr, 'table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname "wan" masquerade\n }\n}\n');
   }
@@ -117,21 +93,16 @@ export class RoamWorld extends World {
 
 export class Ipv6OnlyWorld extends World {
   static createV6(tag: string): Ipv6OnlyWorld {
-    const w = new Ipv6OnlyWorld(tag);
-    try {
+    return World.built(new Ipv6OnlyWorld(tag), (w) => {
       w.buildNetwork();
       w.prepareFiles();
       w.startSshd(w.ns.srv, V6ONLY.srv);
-    } catch (e) {
-      w.destroy();
-      throw e;
-    }
-    return w;
+    });
   }
 
   protected override buildNetwork(): void {
     const { cli, srv } = this.ns;
-    namespaces([cli, srv]);
+    this.addNamespaces([cli, srv]);
     link([cli, 'eth0', [`${V6ONLY.cli}/64`]], [srv, 'eth0', [`${V6ONLY.srv}/64`]]);
   }
 

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { typoRejectedByBundle } from '../helpers/wrong-password.js';
+import { errorCode } from '../integration/admin-cli.helpers.js';
 import { ROAM, RoamWorld } from './roam-world.js';
 import { PASSWORD } from './world.js';
 
@@ -18,8 +19,6 @@ const TTL = 30;
 
 interface Opened { server: string; port: number; observedAddress: string }
 interface Result { code: number | null; opened?: Opened; stderr: string }
-
-const codeOf = (stderr: string): string | undefined => /\(([A-Z0-9_]+)\)\s*$/.exec(stderr)?.[1];
 
 describe('tumbler where users are: NAT, roaming, dual stack, causes', { skip: !isRoot && 'needs root (network namespaces)' }, () => {
   let w: RoamWorld;
@@ -121,7 +120,7 @@ describe('tumbler where users are: NAT, roaming, dual stack, causes', { skip: !i
     chownSync(typo, ids.uid, ids.gid);
     const e = w.client(['enroll', bundle, '--name', 'dave', '--password-file', typo]);
     assert.equal(e.code, 8, e.stderr);
-    assert.equal(codeOf(e.stderr), 'PASSWORD_WRONG');
+    assert.equal(errorCode(e), 'PASSWORD_WRONG');
     assert.equal(w.client(['status', 'dave']).code, 3);
   });
 
@@ -129,7 +128,7 @@ describe('tumbler where users are: NAT, roaming, dual stack, causes', { skip: !i
     for (const [skew, code] of [['+300s', 'CLOCK_AHEAD'], ['-300s', 'CLOCK_BEHIND']] as const) {
       const o = open(natOnly, [], { prefix: ['faketime', '-f', skew] });
       assert.equal(o.code, 6, o.stderr);
-      assert.equal(codeOf(o.stderr), code);
+      assert.equal(errorCode(o), code);
     }
     const o = open(natOnly);
     assert.equal(o.code, 0, o.stderr);
@@ -139,6 +138,6 @@ describe('tumbler where users are: NAT, roaming, dual stack, causes', { skip: !i
     await w.stopDaemon();
     const o = open(natOnly, ['--timeout', '300']);
     assert.equal(o.code, 5, o.stderr);
-    assert.equal(codeOf(o.stderr), 'SERVER_SILENT');
+    assert.equal(errorCode(o), 'SERVER_SILENT');
   });
 });

@@ -11,12 +11,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
 import { CLIENT_ADDR, KNOCK_RANGE, SERVER_ADDR, World } from './world.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasP0f = spawnSync('p0f', ['-h']).error === undefined;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Sig { clientPort: number; serverPort: number; rawSig: string }
 
@@ -47,17 +45,14 @@ describe('knock SYNs look like the host\'s own', { skip: (!isRoot && 'needs root
 
   /** Captures on the client's interface while a knock (tumbler open) and a kernel connect() run. */
   async function knockAndConnect(tag: string): Promise<{ knock: Sig[]; kernel: Sig[] }> {
-    const pcap = join(w.dir, `shape-${tag}.pcap`);
-    const td = await startTcpdump(w.ns.cli, ['-Z', 'root', '-U', '--immediate-mode', '-n', '-i', 'eth0', '-w', pcap, 'tcp[13] & 0x12 == 0x02'],
-      { spawner: (cmd, args) => w.spawnTracked(cmd, args, { stdio: 'pipe' }) });
+    const cap = await w.startCapture(w.ns.cli, 'tcp[13] & 0x12 == 0x02', { asRoot: true });
     const opened = w.client(['open', profile, '--json']);
     assert.equal(opened.code, 0, opened.stderr);
     const port = (JSON.parse(opened.stdout) as { port: number }).port;
     // The kernel's own SYN from the same namespace to the same server: a connect() to the granted port.
     assert.equal(w.probe(w.ns.cli, SERVER_ADDR, port, 5), 'connected');
-    await sleep(300);
-    await stopTcpdump(td);
-    const sigs = p0fSyns(pcap, join(w.dir, `shape-${tag}.log`));
+    await cap.stop();
+    const sigs = p0fSyns(cap.file, join(w.dir, `shape-${tag}.log`));
     return {
       knock: sigs.filter((s) => s.serverPort >= KNOCK_RANGE.first && s.serverPort <= KNOCK_RANGE.last),
       kernel: sigs.filter((s) => s.serverPort === port),

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CapturedSyn } from './tools/pcap-file.js';
+import { until } from '../helpers/until.js';
 import { MONITOR_NODE_FLAGS, WORKER_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 import { ATTACKER_ADDR, CLIENT_ADDR, INTERNAL_ADDR, KNOCK_RANGE, REPO, SERVER_ADDR, WORKER_USER, World } from './world.js';
 
@@ -233,10 +234,8 @@ describe('tumbler end to end', { skip: !isRoot && 'needs root (network namespace
     const worker = w.workerPid();
     assert.ok(worker);
     await w.stopDaemon('SIGKILL'); // the monitor only: the worker is left without it
-    // Running, not a zombie waiting for a reaper (whoever adopted it may not reap at once).
-    const alive = (): boolean => { try { return !/^State:\s+Z/m.test(readFileSync(`/proc/${worker}/status`, 'utf8')); } catch { return false; } };
-    for (const until = Date.now() + 10_000; alive() && Date.now() < until;) await sleep(100);
-    const orphaned = alive();
+    await until(() => !World.alive(worker), 10_000, 100);
+    const orphaned = World.alive(worker);
     if (orphaned) process.kill(worker, 'SIGKILL'); // clean up before failing
     assert.equal(orphaned, false, 'the worker exits when its monitor is gone');
     assert.equal(w.probe(w.ns.cli, SERVER_ADDR, o.opened!.port), 'connected');

@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTcpdump, stopTcpdump } from '../helpers/tcpdump.js';
 import { TestPostgres } from '../helpers/postgres.js';
+import { deleteNamespace } from '../helpers/netns.js';
 import { readSyns, type CapturedSyn } from './tools/pcap-file.js';
 import { MONITOR_NODE_FLAGS } from '../../server/monitor/node-flags.js';
 
@@ -185,8 +186,7 @@ export class World {
 
   /** Build the namespaces, addresses, sshd's, config and the setuid helper (and the fleet's PostgreSQL). */
   static create(tag = 'w', o: { fleet?: boolean } = {}): World {
-    const w = new World(tag, o.fleet === true);
-    try {
+    return World.built(new World(tag, o.fleet === true), (w) => {
       w.buildNetwork();
       if (w.fleet) {
         w.pg = TestPostgres.start();
@@ -195,6 +195,13 @@ export class World {
       w.prepareFiles();
       for (const g of w.gateways) w.startSshd(g.ns, g.address);
       w.startSshd(w.ns.int, INTERNAL_ADDR);
+    });
+  }
+
+  /** Runs `setup` on a new world (this one or a subclass's); a failure part-way destroys what it made. */
+  protected static built<W extends World>(w: W, setup: (w: W) => void): W {
+    try {
+      setup(w);
     } catch (e) {
       w.destroy();
       throw e;
@@ -221,13 +228,18 @@ export class World {
     return this.a.daemonLog;
   }
 
-  protected buildNetwork(): void {
-    const { lan, srv, cli, atk, int, srb } = this.ns;
-    for (const n of [lan, srv, cli, atk, int, ...(this.fleet ? [srb] : [])]) {
-      sh('ip', ['netns', 'del', n]); // a leftover of a crashed run with the same pid
+  /** Fresh namespaces with loopback up (a leftover of a crashed run with the same pid is removed first). */
+  protected addNamespaces(names: readonly string[]): void {
+    for (const n of names) {
+      sh('ip', ['netns', 'del', n]);
       must('ip', ['netns', 'add', n]);
       must('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
     }
+  }
+
+  protected buildNetwork(): void {
+    const { lan, srv, cli, atk, int, srb } = this.ns;
+    this.addNamespaces([lan, srv, cli, atk, int, ...(this.fleet ? [srb] : [])]);
     must('ip', ['-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
     must('ip', ['-n', lan, 'link', 'set', 'br0', 'up']);
     const hosts: Array<[string, string, string]> = [[srv, 'vsrv', `${SERVER_ADDR}/24`], [cli, 'vcli', `${CLIENT_ADDR}/24`], [atk, 'vatk', `${ATTACKER_ADDR}/24`]];
@@ -370,14 +382,16 @@ ${o.extra ?? ''}`, { mode: 0o644 });
 
   /**
    * tcpdump on `ns`'s eth0 with `filter`, resolved once tcpdump says it is capturing (a fixed pause
-   * is too short on a loaded machine); stop() ends it and returns the SYNs it wrote.
+   * is too short on a loaded machine); stop() ends it and returns the SYNs it wrote to `file`.
+   * `asRoot`: `-Z root`, tcpdump keeps root instead of dropping to its own account.
    */
-  async startCapture(ns: string, filter: string): Promise<{ stop(): Promise<CapturedSyn[]> }> {
+  async startCapture(ns: string, filter: string, o: { asRoot?: boolean } = {}): Promise<{ file: string; stop(): Promise<CapturedSyn[]> }> {
     const file = join(this.dir, `cap-${Date.now()}-${Math.random().toString(16).slice(2)}.pcap`);
     // --immediate-mode: each packet reaches tcpdump at once, not when a capture block times out.
-    const td = await startTcpdump(ns, ['--immediate-mode', '-U', '-n', '-i', 'eth0', '-w', file, filter],
+    const td = await startTcpdump(ns, [...(o.asRoot ? ['-Z', 'root'] : []), '--immediate-mode', '-U', '-n', '-i', 'eth0', '-w', file, filter],
       { spawner: (cmd, args) => this.spawnTracked(cmd, args, { stdio: 'pipe' }) });
     return {
+      file,
       async stop() {
         await new Promise((r) => setTimeout(r, 300));
         await stopTcpdump(td);
@@ -491,6 +505,15 @@ ${o.extra ?? ''}`, { mode: 0o644 });
     return out;
   }
 
+  /** Whether `pid` runs: it exists and is not a zombie waiting for a reaper (whoever adopted it may not reap at once). */
+  static alive(pid: number): boolean {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+
   destroy(): void {
     for (const p of this.procs) {
       if (!p.pid) continue;
@@ -500,7 +523,7 @@ ${o.extra ?? ''}`, { mode: 0o644 });
     }
     this.procs.clear();
     this.pg?.stop();
-    for (const n of Object.values(this.ns)) sh('ip', ['netns', 'del', n]);
+    for (const n of Object.values(this.ns)) deleteNamespace(n);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,8 @@
  * pairs between them (never the host's interfaces), addresses (RFC 5737 / 2001:db8::/32) and
  * routes, runs commands inside them, starts small TCP servers and clients as child processes,
  * and probes TCP ports: 'connected' | 'refused' | 'timeout' (no answer at all) | ... .
- * `cleanup()` kills every child it started by PID and deletes every namespace it made.
+ * `cleanup()` kills every child it started by PID, then whatever else runs in its namespaces, and
+ * deletes every namespace it made.
  * Everything is bounded in time. No shell anywhere: argv arrays only.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -44,6 +45,21 @@ export function must(argv: readonly string[], opts: { input?: string; timeoutMs?
   const r = run(argv, opts);
   if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/**
+ * SIGKILL every process still in namespace `ns` (by PID, from `ip netns pids`), then delete it:
+ * a detached process (an agent `tumbler unlock` started, say) never outlives the test.
+ */
+export function deleteNamespace(ns: string): void {
+  for (const pid of run(['ip', 'netns', 'pids', ns]).stdout.split('\n').filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  run(['ip', 'netns', 'del', ns]);
 }
 
 /** argv prefix that runs a command inside namespace `ns`. */
@@ -271,7 +287,7 @@ export class NetnsLab {
   /** Kill every child by PID, then delete every namespace this lab made. Safe to call twice. */
   cleanup(): void {
     for (const c of [...this.children]) this.kill(c);
-    for (const ns of this.namespaces.splice(0).reverse()) run(['ip', 'netns', 'del', ns]);
+    for (const ns of this.namespaces.splice(0).reverse()) deleteNamespace(ns);
   }
 
   private kill(child: ChildProcess): void {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findAccount } from '../../server/account.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -24,25 +25,25 @@ export class TestPostgres {
 
   private constructor(readonly dir: string) {}
 
-  get socketDir(): string {
-    return this.dir;
-  }
-
   get dataDir(): string {
     return join(this.dir, 'data');
   }
 
-  /** initdb and start; `fsync` off only where a test says durability does not matter. */
+  /** initdb and start; `fsync` off only where a test says durability does not matter. A failure part-way stops what started and removes the directory. */
   static start(o: { fsync?: boolean } = {}): TestPostgres {
-    const dir = mkdtempSync(join(tmpdir(), 'tmb-pg-'));
-    const ids = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    chownSync(dir, Number(ids.stdout.trim()), Number(gid.stdout.trim()));
-    chmodSync(dir, 0o755); // the worker account reaches the socket
-    const pg = new TestPostgres(dir);
-    const init = asPostgres([join(BIN, 'initdb'), '-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-    if (init.code !== 0) throw new Error(`initdb failed: ${init.out}`);
-    pg.startServer(o.fsync ?? true);
+    const pg = new TestPostgres(mkdtempSync(join(tmpdir(), 'tmb-pg-')));
+    try {
+      const account = findAccount('postgres');
+      if (!account) throw new Error('no postgres account');
+      chownSync(pg.dir, account.uid, account.gid);
+      chmodSync(pg.dir, 0o755); // the worker account reaches the socket
+      const init = asPostgres([join(BIN, 'initdb'), '-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+      if (init.code !== 0) throw new Error(`initdb failed: ${init.out}`);
+      pg.startServer(o.fsync ?? true);
+    } catch (e) {
+      pg.stop();
+      throw e;
+    }
     return pg;
   }
 

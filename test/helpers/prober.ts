@@ -16,7 +16,7 @@ export interface Attempt {
 }
 
 /** The prober program: `node -e PROBER_JS host port answerMs gapMs lifetimeMs`. */
-export const PROBER_JS = `
+const PROBER_JS = `
 const net = require('net');
 const [host, port, answerMs, gapMs, lifeMs] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
 setTimeout(() => process.exit(0), lifeMs);

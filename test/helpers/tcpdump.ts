@@ -2,16 +2,14 @@
  * tcpdump in a network namespace, started and known to be capturing: tcpdump prints "listening on"
  * on stderr once its capture is attached, so callers wait for that line instead of sleeping.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 /** Spawns with stdio [ignore, pipe, pipe]; World.spawnTracked fits, so its cleanup kills by PID. */
 export type Spawner = (cmd: string, args: string[]) => ChildProcess;
 
-const plainSpawn: Spawner = (cmd, args) => spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-
 /** Starts `tcpdump <args>` inside `ns`; resolves once it listens, rejects when it exits or times out. */
-export async function startTcpdump(ns: string, args: readonly string[], o: { spawner?: Spawner; timeoutMs?: number } = {}): Promise<ChildProcess> {
-  const td = (o.spawner ?? plainSpawn)('ip', ['netns', 'exec', ns, 'tcpdump', ...args]);
+export async function startTcpdump(ns: string, args: readonly string[], o: { spawner: Spawner; timeoutMs?: number }): Promise<ChildProcess> {
+  const td = o.spawner('ip', ['netns', 'exec', ns, 'tcpdump', ...args]);
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const fail = (why: string): void => {

@@ -52,8 +52,8 @@ export function tumblerd(world: TestWorld, args: readonly string[], o: { input?:
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** The "(CODE)" at the end of a "tumblerd: message (CODE)" error line. */
-export function errorCode(r: CliResult): string | undefined {
+/** The "(CODE)" at the end of a "tumblerd: message (CODE)" (or tumbler's) error line. */
+export function errorCode(r: { readonly stderr: string }): string | undefined {
   return /\(([A-Z0-9_]+)\)\s*$/.exec(r.stderr)?.[1];
 }
 

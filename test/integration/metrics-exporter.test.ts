@@ -17,6 +17,7 @@ import { ExporterProcess } from '../../server/monitor/exporter.js';
 import { prepareWorkerStateDir } from '../../server/monitor/state-dir.js';
 import { statePaths, writeStateFile } from '../../server/state/file.js';
 import { scrape, scrapeWhenUp } from '../helpers/scrape.js';
+import { until } from '../helpers/until.js';
 import { monitorDoc, parseExposition, workerDoc } from '../unit/server/metrics/fixtures.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -97,8 +98,7 @@ describe('metrics exporter process', { skip: !isRoot && 'needs root (runs the ex
     const first = start({ kind: 'tcp', host: '127.0.0.1', port });
     assert.equal((await scrapeWhenUp({ host: '127.0.0.1', port })).status, 200);
     const second = start({ kind: 'tcp', host: '127.0.0.1', port });
-    const until = Date.now() + 20_000;
-    while (second.pid !== undefined && Date.now() < until) await sleep(100);
+    await until(() => second.pid === undefined, 20_000, 100);
     assert.equal(second.pid, undefined, 'the second exporter ended');
     await sleep(2_500); // longer than the first restart delay
     assert.equal(second.pid, undefined, 'and was not restarted');

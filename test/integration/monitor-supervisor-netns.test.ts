@@ -19,6 +19,7 @@ import { createFirewall, type FirewallBackend } from '../../server/monitor/firew
 import { Supervisor } from '../../server/monitor/supervisor.js';
 import { createLogger } from '../../server/log.js';
 import { inNs, isRoot, NetnsLab } from '../helpers/netns.js';
+import { until } from '../helpers/until.js';
 import { testConfig } from '../unit/server/monitor/firewall/fixtures.js';
 
 const INCIDENTS: Record<string, string> = {
@@ -41,14 +42,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('monitor supervisor against a hostile worker (root, nftables in a namespace)', { skip: !isRoot && 'needs root' }, () => {
   let lab: NetnsLab;
-  let ns = '';
   let fw: FirewallBackend;
   let dir: string;
   const events: Array<{ event: string; code?: string; worker?: number }> = [];
 
   before(async () => {
     lab = new NetnsLab('sup');
-    ns = lab.addNamespace('srv');
+    const ns = lab.addNamespace('srv');
     fw = createFirewall(testConfig('nftables'), { table: 'tmbsup', commandPrefix: inNs(ns) });
     await fw.install();
     dir = mkdtempSync(join(tmpdir(), 'tumbler-sup-'));
@@ -74,8 +74,7 @@ describe('monitor supervisor against a hostile worker (root, nftables in a names
     const lines = (): string[] => readFileSync(answers, 'utf8').trim().split('\n');
     const goodAnswered = (): boolean => lines().some((l) => l.startsWith('refused_then_good') && l.includes('"id":3,'));
     try {
-      const until = Date.now() + 60_000;
-      while (!goodAnswered() && Date.now() < until) await sleep(50);
+      await until(goodAnswered, 60_000, 50);
       await sleep(300); // a kill, had it come, comes at once
       assert.equal(sup.workerPid !== undefined, true, 'the worker that only sent refused requests is still running');
     } finally {
@@ -113,8 +112,8 @@ describe('monitor supervisor against a hostile worker (root, nftables in a names
     sup.start();
     let result: Record<string, unknown> | null = null;
     try {
-      const until = Date.now() + 30_000;
-      while (!result && Date.now() < until) {
+      const deadline = Date.now() + 30_000;
+      while (!result && Date.now() < deadline) {
         try {
           result = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
         } catch {
@@ -132,6 +131,5 @@ describe('monitor supervisor against a hostile worker (root, nftables in a names
     assert.equal(sup.starts, 1);
     assert.deepEqual(sup.counters.requests, { hello: 1, reconcile: 3, open: 23, close: 1 });
     assert.equal((await fw.list()).filter((g) => g.port >= 50010 && g.port < 50030).length, 20);
-    void ns;
   });
 });

@@ -19,6 +19,7 @@ import { CLIENT, SERVER, type PackageSpec } from '../../scripts/package/build.js
 import { debianVersion } from '../../scripts/package/control.js';
 import * as L from '../../scripts/package/layout.js';
 import { findMigrationsDir, listMigrations } from '../../server/store/migrations.js';
+import { run as dpkgRun, type Run } from '../helpers/dpkg-root.js';
 import { REPO, buildDebs, debContents, debControlListing, debField, unpack, type ArchiveEntry, type Built } from '../helpers/debs.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -26,11 +27,7 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { ve
 const arch = spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim();
 const nodeMajor = Number(/^v(\d+)/.exec(spawnSync(L.NODE, ['--version'], { encoding: 'utf8' }).stdout)?.[1]);
 
-interface Run { status: number | null; stdout: string; stderr: string }
-function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
+const run = (cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): Run => dpkgRun(cmd, args, { ...opts, timeoutMs: 60_000 });
 
 /** Programs: the command wrappers, the scripts they run, the listed programs. Everything else is 0644 (files) or 0755 (dirs). */
 const programs = (spec: PackageSpec): Set<string> => new Set([

@@ -157,7 +157,7 @@ test('disabled user or device: silent; a revoked device\'s sequence: silent', as
   assert.equal(service.counters.get('reject.USER_DISABLED'), 1);
   assert.equal(service.counters.get('reject.DEVICE_DISABLED'), 1);
   await store.deleteDevice('alice', 'laptop');
-  service.rebuildFilter();
+  await service.rebuildFilter();
   later();
   await feed(frames(probeOf(seqA, Math.floor(now / 1000)), NAT));
   assert.equal(sent.length, 0);

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installHelper } from '../../../../client/transport/install-helper.js';
 import { ipv4Packet, ipv6Packet, readPcap, tcpInfo, type SegOpts } from './packets.js';
+import { until } from '../../../helpers/until.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const HELPER_DIR = join(ROOT, 'client', 'helper');
@@ -41,15 +42,7 @@ export function sh(cmd: string, args: string[], input?: string): string {
 }
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` every 20 ms until it holds or `ms` pass; returns whether it held. */
-export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(20);
-  }
-  return cond();
-}
+export { until };
 
 export interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string; pid: number }
 
