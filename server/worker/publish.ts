@@ -81,7 +81,7 @@ export class WorkerPublisher {
       counters,
       pcap: { received, dropped, ifDropped },
       pending: { ...service.pending },
-      histograms: await service.timings.snapshot(),
+      histograms: service.timings.snapshot(),
       recent: { minute: this.recent.window(now, totals, 60), hour: this.recent.window(now, totals, 3600) },
     };
   }
