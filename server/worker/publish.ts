@@ -67,8 +67,12 @@ export class WorkerPublisher {
     const totals = totalsOf(service.counters);
     this.recent.record(now, totals);
     const counters: Record<string, number> = {};
+    let kept = 0;
     for (const [name, n] of Object.entries(service.counters.values)) {
-      if (COUNTER_NAME_RE.test(name) && Object.keys(counters).length < MAX_COUNTERS) counters[name] = n;
+      if (kept < MAX_COUNTERS && COUNTER_NAME_RE.test(name)) {
+        counters[name] = n;
+        kept++;
+      }
     }
     const { received, dropped, ifDropped } = o.pcap();
     return {
