@@ -142,14 +142,3 @@ export function map<T, U>(shape: Shape<T>, to: (v: T) => U, problem: string): Sh
 export function checkShape<T>(shape: Shape<T>, v: unknown): T {
   return shape(v, '');
 }
-
-/** Null when `v` has the shape, else the problem (for decoders that only need yes/no). */
-export function shapeProblem(shape: Shape<unknown>, v: unknown): string | null {
-  try {
-    shape(v, '');
-    return null;
-  } catch (e) {
-    if (e instanceof ShapeError) return e.message;
-    throw e;
-  }
-}

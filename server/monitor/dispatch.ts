@@ -1,6 +1,7 @@
 /**
  * The monitor's request table (OpenSSH's monitor.c: mon_dispatch and mm_answer_*): one closed
- * list of ops, each with the phase it is accepted in and its answer function. Phases run in one
+ * list of ops, each with its answer function and the phase it is accepted in (PHASE_OF, shared with
+ * the worker: shared/ipc/messages.ts). Phases run in one
  * direction: `hello` once, then `reconcile` frames until final, then only `open` and `close`. Each
  * request is decoded strictly, checked against its phase, re-validated against the monitor's OWN
  * config and its own record of open grants (grant-book.ts), and only then handed to the firewall.
@@ -12,8 +13,8 @@
  */
 import { isTumblerError, TumblerError } from '../../shared/errors.js';
 import {
-  decodeRequest, MAX_KEEP_TOTAL,
-  type CloseRequest, type GrantKey, type HelloRequest, type MonitorRequest, type OpenRequest, type ReconcileRequest, type ReconcileResult, type RequestOp,
+  decodeRequest, MAX_KEEP_TOTAL, PHASE_OF,
+  type CloseRequest, type GrantKey, type HelloRequest, type MonitorRequest, type OpenRequest, type Phase, type ReconcileRequest, type ReconcileResult, type RequestOp,
 } from '../../shared/ipc/index.js';
 import type { TumblerConfig } from '../config/types.js';
 import { bump, type MonitorCounters } from './counters.js';
@@ -23,9 +24,6 @@ import { validateClose, validateKeep, validateOpen } from './validate.js';
 import { Incident, Refusal } from './verdict.js';
 
 export type Answer = { id: number; ok: true; result?: ReconcileResult } | { id: number; ok: false; code: string };
-
-/** hello → reconcile (until a final frame) → serve. */
-export type Phase = 'hello' | 'reconcile' | 'serve';
 
 export interface DispatcherDeps {
   readonly config: TumblerConfig;
@@ -47,10 +45,7 @@ type Step =
   | { readonly id: number; readonly kind: 'open'; readonly grant: Grant }
   | { readonly id: number; readonly kind: 'call'; readonly call: () => Promise<ReconcileResult | undefined> };
 
-interface OpEntry<Op extends RequestOp> {
-  readonly phase: Phase;
-  readonly prepare: (d: Dispatcher, req: Extract<MonitorRequest, { op: Op }>) => Step;
-}
+type Prepare<Op extends RequestOp> = (d: Dispatcher, req: Extract<MonitorRequest, { op: Op }>) => Step;
 
 export interface Handled {
   /** Answers for the requests before the incident (all of them when there is none), in order. */
@@ -59,12 +54,12 @@ export interface Handled {
 }
 
 export class Dispatcher {
-  /** The table: every op of the vocabulary, its phase, its answer (mm_answer_*). */
-  private static readonly TABLE: { readonly [Op in RequestOp]: OpEntry<Op> } = {
-    hello: { phase: 'hello', prepare: (d, r) => d.answerHello(r) },
-    reconcile: { phase: 'reconcile', prepare: (d, r) => d.answerReconcile(r) },
-    open: { phase: 'serve', prepare: (d, r) => d.answerOpen(r) },
-    close: { phase: 'serve', prepare: (d, r) => d.answerClose(r) },
+  /** The table: every op of the vocabulary and its answer (mm_answer_*); its phase is PHASE_OF (shared/ipc). */
+  private static readonly TABLE: { readonly [Op in RequestOp]: Prepare<Op> } = {
+    hello: (d, r) => d.answerHello(r),
+    reconcile: (d, r) => d.answerReconcile(r),
+    open: (d, r) => d.answerOpen(r),
+    close: (d, r) => d.answerClose(r),
   };
 
   private phaseNow: Phase = 'hello';
@@ -112,11 +107,10 @@ export class Dispatcher {
     } catch (e) {
       throw asIncident(e);
     }
-    const entry = Dispatcher.TABLE[req.op] as OpEntry<RequestOp>;
-    if (entry.phase !== this.phaseNow) throw new Incident('IPC_ORDER', `${req.op} is not accepted in the ${this.phaseNow} phase`);
+    if (PHASE_OF[req.op] !== this.phaseNow) throw new Incident('IPC_ORDER', `${req.op} is not accepted in the ${this.phaseNow} phase`);
     bump(this.d.counters.requests, req.op);
     try {
-      return entry.prepare(this, req as never);
+      return (Dispatcher.TABLE[req.op] as Prepare<RequestOp>)(this, req as never);
     } catch (e) {
       if (!(e instanceof Refusal)) throw asIncident(e);
       bump(this.d.counters.refusals, e.code);

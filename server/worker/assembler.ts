@@ -65,15 +65,6 @@ export class Assembler {
     return combinationsWith(list, p);
   }
 
-  /** Remove the packets of an assembled knock so they are not offered again. */
-  consume(source: string, t: Triple): void {
-    const list = this.pending.get(source);
-    if (!list) return;
-    const rest = list.filter((q) => !t.includes(q));
-    if (rest.length) this.pending.set(source, rest);
-    else this.pending.delete(source);
-  }
-
   /** Remove every pending packet of `source` that `settled` matches (server/worker/settle.ts). */
   consumeWhere(source: string, settled: (q: PendingPacket) => boolean): void {
     const list = this.pending.get(source);

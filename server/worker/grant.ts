@@ -6,7 +6,7 @@
  */
 import { isTumblerError } from '../../shared/errors.js';
 import type { GrantKey } from '../../shared/ipc/messages.js';
-import { parseAddress, type IpFamily } from '../../shared/net/address.js';
+import type { AddressBytes, IpFamily } from '../../shared/net/address.js';
 import { replyKey, sealReply } from '../../shared/protocol/reply.js';
 import { uniformInt, type Sequence } from '../../shared/protocol/sequence.js';
 import type { TumblerConfig } from '../config/types.js';
@@ -21,6 +21,9 @@ import type { KnockTimings } from './timings.js';
 import type { Decision } from './verifier.js';
 
 export type Accepted = Extract<Decision, { kind: 'accept' }>;
+
+/** Where a knock came from: its source address as bytes (parsed once per packet) and as text. */
+export type KnockSource = AddressBytes & { readonly address: string };
 
 /** What the worker may ask of the privileged monitor (a closed vocabulary, see shared/ipc). */
 export interface FirewallClient {
@@ -59,25 +62,26 @@ export interface GrantDeps extends WorkerDeps {
 const PORT_DRAWS = 5;
 
 /** Where the reply goes: from the last knock packet's port and address, to its source. */
-export function replyTarget(t: Triple, family: IpFamily, address: string): ReplyTarget {
+export function replyTarget(t: Triple, source: KnockSource): ReplyTarget {
   const last = t[2];
-  return { family, serverAddress: last.dstAddress, clientAddress: address, serverPort: last.dstPort, clientPort: last.srcPort, knockIsn: last.isn };
+  return { family: source.family, serverAddress: last.dstAddress, clientAddress: source.address, serverPort: last.dstPort, clientPort: last.srcPort, knockIsn: last.isn };
 }
 
 export class Granter {
   constructor(private readonly d: GrantDeps) {}
 
-  async grant(a: Accepted, t: Triple, family: IpFamily, address: string): Promise<void> {
+  async grant(a: Accepted, t: Triple, source: KnockSource): Promise<void> {
     const { config, firewall, counters } = this.d;
+    const { family, address } = source;
     const c = a.candidate;
     const ttl = config.defaultTtlSec;
-    let opened: { family: IpFamily; address: string; port: number } | null = null;
+    let opened: GrantKey | null = null;
     try {
       // 1. Firewall first: a crash after this leaves a kernel element with no grant row, which
       //    reconcile removes; the sequence is untouched and the client's retry works.
       opened = await this.openFirewall(family, address, a.service.name, ttl);
       // 2. One transaction: consume (or recover), issue the next sequence, record grant and audit.
-      const reply = await this.commit(a, opened.port, ttl, family, address);
+      const reply = await this.commit(a, opened.port, ttl, source);
       counters.count(a.mode === 'first' ? 'granted' : 'granted_recovery');
       // Knock → grant: from the first knock packet's capture to a grant in the firewall and the store.
       this.d.timings.observe('knock_to_grant', (this.d.now() - Math.min(t[0].atMs, t[1].atMs, t[2].atMs)) / 1000);
@@ -85,7 +89,7 @@ export class Granter {
         user: c.userName, device: c.deviceName, address, service: a.service.name, port: opened.port, ttl, mode: a.mode,
       });
       // 3. The reply. If it is lost the client retransmits and gets the stored copy.
-      await this.d.replies.send(replyTarget(t, family, address), reply);
+      await this.d.replies.send(replyTarget(t, source), reply);
     } catch (e) {
       const code = isTumblerError(e) ? e.code : 'UNKNOWN';
       counters.count(`grant_failed.${code}.${a.service.name}`);
@@ -95,7 +99,7 @@ export class Granter {
     }
   }
 
-  private async openFirewall(family: IpFamily, address: string, service: string, ttl: number): Promise<{ family: IpFamily; address: string; port: number }> {
+  private async openFirewall(family: IpFamily, address: string, service: string, ttl: number): Promise<GrantKey> {
     const { first, last } = this.d.config.forwardPorts;
     for (let attempt = 1; ; attempt++) {
       const port = first + uniformInt(last - first + 1, this.d.random);
@@ -109,14 +113,15 @@ export class Granter {
   }
 
   /** The accept transaction with a fresh next sequence; returns the sealed reply it stored. */
-  private async commit(a: Accepted, port: number, ttlSec: number, family: IpFamily, address: string): Promise<Buffer> {
+  private async commit(a: Accepted, port: number, ttlSec: number, source: KnockSource): Promise<Buffer> {
     const { store, now, random } = this.d;
     const c = a.candidate;
     const nowMs = now();
     const expiresAt = Math.floor(nowMs / 1000) + ttlSec;
     const key = replyKey(c.key);
+    const { family, address } = source;
     return withFreshSequence(this.d.config.knockPorts, random, async (next) => {
-      const reply = sealReply(key, { grantedPort: port, expiresAt, next, serverTimeMs: nowMs, observed: parseAddress(address) },
+      const reply = sealReply(key, { grantedPort: port, expiresAt, next, serverTimeMs: nowMs, observed: source },
         { sequence: a.sequence, isns: a.isns }, random);
       const started = this.d.monotonicMs();
       try {

@@ -9,7 +9,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isTumblerError } from '../../shared/errors.js';
-import type { IpFamily } from '../../shared/net/address.js';
 import { TCP_ACK, TCP_SYN } from '../../shared/packet/constants.js';
 import { parseAddress, parseFrame } from '../../shared/packet/tcp.js';
 import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
@@ -19,7 +18,7 @@ import { WindowLimiter } from '../window-limiter.js';
 import { Assembler, type Triple } from './assembler.js';
 import type { LinkType } from './capture.js';
 import { Counters } from './counters.js';
-import { Granter, replyTarget, type WorkerDeps } from './grant.js';
+import { Granter, replyTarget, type KnockSource, type WorkerDeps } from './grant.js';
 import { LIMITS } from './limits.js';
 import { PacketFilter } from './packet-filter.js';
 import { Rerun } from './rerun.js';
@@ -30,10 +29,6 @@ import { KnockTimings } from './timings.js';
 import { Verifier, type Decision } from './verifier.js';
 
 export type { FirewallClient, ReplyPort } from './grant.js';
-
-export type KnockServiceDeps = WorkerDeps;
-
-type Source = { family: IpFamily; bytes: Buffer; address: string };
 
 export class KnockService implements StoreListener {
   readonly counters = new Counters();
@@ -56,7 +51,7 @@ export class KnockService implements StoreListener {
   private readonly rebuild = new Rerun(() => this.rebuildOnce());
   private readonly closing = new Rerun(() => this.closePass());
 
-  constructor(private readonly d: KnockServiceDeps) {
+  constructor(private readonly d: WorkerDeps) {
     this.filter = new PacketFilter(d.config.knockPorts);
     this.monotonicMs = d.monotonicMs ?? (() => performance.now());
     // The lookup is timed on its own (store latency), not with the verifier's crypto.
@@ -176,9 +171,10 @@ export class KnockService implements StoreListener {
       return;
     }
     // pcap sees packets before the kernel drops martians: a knock "from" 127.0.0.1, 0.1.2.3,
-    // a multicast or a v4-mapped address never reaches the store or the monitor.
-    const source: Source = { ...parseAddress(p.src), address: p.src };
-    if (classifyIp({ family: source.family, bytes: source.bytes, text: p.src }) !== 'unicast') {
+    // a multicast or a v4-mapped address never reaches the store or the monitor. One object
+    // serves both: `text` is classifyIp's name for the address.
+    const source = { ...parseAddress(p.src), address: p.src, text: p.src };
+    if (classifyIp(source) !== 'unicast') {
       this.count('reject.SOURCE_ADDRESS');
       return;
     }
@@ -190,7 +186,7 @@ export class KnockService implements StoreListener {
   }
 
   /** Try the assembled combinations in turn; the first that is a knock uses up its packets. */
-  private async onTriples(source: Source, triples: readonly Triple[]): Promise<void> {
+  private async onTriples(source: KnockSource, triples: readonly Triple[]): Promise<void> {
     for (const t of triples) {
       const sequence = Verifier.sequenceOf(t);
       const key = sequenceKey(sequence);
@@ -200,7 +196,8 @@ export class KnockService implements StoreListener {
       }
       // In flight: this exact triple (a duplicate packet re-assembles it). Another triple on the
       // same sequence (a spoof carrying the right tag) is evaluated on its own: it must not block the real one.
-      const id = `${key.toString('hex')}:${t[0].isn}:${t[1].isn}:${t[2].isn}`;
+      const keyHex = key.toString('hex'); // the limiters' and the in-flight set's key, made once
+      const id = `${keyHex}:${t[0].isn}:${t[1].isn}:${t[2].isn}`;
       if (this.inFlight.has(id)) {
         this.count('reject.IN_FLIGHT');
         continue;
@@ -213,28 +210,29 @@ export class KnockService implements StoreListener {
       try {
         let decision: Decision;
         try {
-          decision = await this.verifier.decide(t, sequence, key, source, this.d.now);
+          decision = await this.verifier.decide(t, sequence, key, keyHex, source, this.d.now);
           this.health.succeeded();
         } catch (e) {
           this.count('reject.STORE_UNAVAILABLE'); // fail closed: no lookup, no grant
           this.health.failed(e, 'lookup');
           return;
         }
-        // A knock decided after its MAC settles the sequence's pending packets from this source (settle.ts).
-        if (settles(decision)) this.assembler.consumeWhere(source.address, inSequence(sequence));
+        // A knock decided after its MAC settles the sequence's pending packets from this source
+        // (settle.ts); the triple's own packets are among them, so it is used up here too.
+        const settled = settles(decision);
+        if (settled) this.assembler.consumeWhere(source.address, inSequence(sequence));
         if (decision.kind === 'reject') {
           this.onRejected(decision, source.address);
-          if (settles(decision)) return;
+          if (settled) return;
           continue;
         }
-        this.assembler.consume(source.address, t);
         if (decision.kind === 'probe') {
-          await this.probes.answer(decision, replyTarget(t, source.family, source.address), source);
+          await this.probes.answer(decision, replyTarget(t, source), source, keyHex);
         } else if (decision.kind === 'resend') {
-          if (this.resendLimiter.hit(key.toString('hex'), this.d.now())) await this.resend(decision, t, source.family, source.address);
+          if (this.resendLimiter.hit(keyHex, this.d.now())) await this.resend(decision, t, source);
           else this.count('resend_limited');
         } else {
-          await this.granter.grant(decision, t, source.family, source.address);
+          await this.granter.grant(decision, t, source);
         }
         return; // the packets are used; the other combinations are moot
       } finally {
@@ -259,11 +257,11 @@ export class KnockService implements StoreListener {
     }
   }
 
-  private async resend(d: Extract<Decision, { kind: 'resend' }>, t: Triple, family: IpFamily, address: string): Promise<void> {
+  private async resend(d: Extract<Decision, { kind: 'resend' }>, t: Triple, source: KnockSource): Promise<void> {
     this.count('resent');
     try {
-      await this.d.replies.send(replyTarget(t, family, address), d.candidate.reply!);
-      this.d.log.limited('info', 'knock.resent', { address, user: d.candidate.userName, device: d.candidate.deviceName });
+      await this.d.replies.send(replyTarget(t, source), d.candidate.reply!);
+      this.d.log.limited('info', 'knock.resent', { address: source.address, user: d.candidate.userName, device: d.candidate.deviceName });
     } catch (e) {
       this.d.log.limited('warn', 'reply.failed', { code: isTumblerError(e) ? e.code : 'UNKNOWN' });
     }

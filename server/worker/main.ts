@@ -86,8 +86,7 @@ async function main(): Promise<void> {
     process.exit(EXIT_RUNTIME);
   });
   await monitor.hello();
-  const live = (await store.liveGrants(Date.now())).map((g) => ({ family: g.family, address: g.address, port: g.port }));
-  await monitor.reconcile(live);
+  await monitor.reconcile(await store.liveGrants(Date.now())); // it sends only each grant's key
 
   service = new KnockService({ config, store, firewall: monitor, replies, log, now: Date.now, random: randomBytes });
   const startedAtMs = Date.now();

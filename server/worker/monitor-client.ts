@@ -8,16 +8,12 @@
  */
 import type { Duplex } from 'node:stream';
 import { TumblerError } from '../../shared/errors.js';
-import { decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_OUTSTANDING, type GrantKey, type RequestOp } from '../../shared/ipc/index.js';
+import { decodeResponse, encodeFrame, FrameDecoder, MAX_KEEP, MAX_OUTSTANDING, PHASE_OF, type GrantKey, type Phase, type RequestOp } from '../../shared/ipc/index.js';
 import type { FirewallClient } from './knock-service.js';
 
 const REQUEST_TIMEOUT_MS = 5_000;
 
 type Pending = { op: RequestOp; resolve: (r: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-
-type Phase = 'hello' | 'reconcile' | 'serve';
-/** The phase each request belongs to (the monitor's table: server/monitor/dispatch.ts). */
-const PHASE_OF: Readonly<Record<RequestOp, Phase>> = { hello: 'hello', reconcile: 'reconcile', open: 'serve', close: 'serve' };
 
 export class MonitorClient implements FirewallClient {
   private phase: Phase = 'hello';

@@ -36,13 +36,7 @@ export class PacketFilter {
   }
 
   add(s: Sequence): void {
-    this.keys.add(asMember(sequenceKey(s)));
-    for (let i = 0; i < 3; i++) {
-      const port = s.ports[i]!;
-      if (port < this.range.first || port > this.range.last) continue; // issued under an older range
-      const ix = this.index(port, s.tags[i]!);
-      if (this.counts[ix]! < 0xffff) this.counts[ix]!++;
-    }
+    this.insert(s, sequenceKey(s));
   }
 
   /** A stored 9-byte sequence key; one that does not decode is skipped (null). */
@@ -53,8 +47,19 @@ export class PacketFilter {
     } catch {
       return null;
     }
-    this.add(s);
+    this.insert(s, key);
     return s;
+  }
+
+  /** `key` is sequenceKey(s): whichever of the two the caller had, it is not made again. */
+  private insert(s: Sequence, key: Buffer): void {
+    this.keys.add(asMember(key));
+    for (let i = 0; i < 3; i++) {
+      const port = s.ports[i]!;
+      if (port < this.range.first || port > this.range.last) continue; // issued under an older range
+      const ix = this.index(port, s.tags[i]!);
+      if (this.counts[ix]! < 0xffff) this.counts[ix]!++;
+    }
   }
 
   /** Replace the contents with exactly these keys. */

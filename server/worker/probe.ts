@@ -13,7 +13,7 @@
 import { isTumblerError } from '../../shared/errors.js';
 import type { AddressBytes, Declaration } from '../../shared/protocol/knock.js';
 import { replyKey, sealAddressReport } from '../../shared/protocol/reply.js';
-import { sequenceKey, type Sequence } from '../../shared/protocol/sequence.js';
+import type { Sequence } from '../../shared/protocol/sequence.js';
 import type { Logger } from '../log.js';
 import type { Candidate } from '../store/types.js';
 import { WindowLimiter } from '../window-limiter.js';
@@ -34,11 +34,18 @@ export interface ProbeDecision {
 export type ProbeVerdict = ProbeDecision
   | { readonly kind: 'reject'; readonly reason: ProbeRejectReason | 'USER_DISABLED' | 'DEVICE_DISABLED'; readonly candidate: Candidate };
 
+/** Why a candidate may not knock nor probe (its user first, then its device), or null when it may. */
+export function disabledReason(c: Candidate): 'USER_DISABLED' | 'DEVICE_DISABLED' | null {
+  if (!c.userEnabled) return 'USER_DISABLED';
+  if (!c.deviceEnabled) return 'DEVICE_DISABLED';
+  return null;
+}
+
 /** The verifier's step for a verified probe: the store-side rules (sequence still in play, enabled). */
 export function probeVerdict(candidate: Candidate, declaration: Declaration, sequence: Sequence, isns: Buffer): ProbeVerdict {
   if (candidate.state !== 'live' && !candidate.successorLive) return { kind: 'reject', reason: 'PROBE_RETIRED', candidate };
-  if (!candidate.userEnabled) return { kind: 'reject', reason: 'USER_DISABLED', candidate };
-  if (!candidate.deviceEnabled) return { kind: 'reject', reason: 'DEVICE_DISABLED', candidate };
+  const disabled = disabledReason(candidate);
+  if (disabled) return { kind: 'reject', reason: disabled, candidate };
   return { kind: 'probe', candidate, declaration, sequence, isns };
 }
 
@@ -96,10 +103,11 @@ export class ProbeResponder {
     this.guard = new ProbeGuard({ graceMs: d.graceSec * 1000, perSecond: LIMITS.resendsPerSequencePerSec, maxEntries: LIMITS.macLimiterEntries });
   }
 
-  async answer(p: ProbeDecision, target: ReplyTarget, source: AddressBytes & { address: string }): Promise<void> {
+  /** `sequenceKeyHex`: the hex sequence key of p.sequence, as the caller computed it. */
+  async answer(p: ProbeDecision, target: ReplyTarget, source: AddressBytes & { address: string }, sequenceKeyHex: string): Promise<void> {
     const nowMs = this.d.now();
     const c = p.candidate;
-    const refused = this.guard.admit(sequenceKey(p.sequence).toString('hex'), p.declaration.timestamp, p.isns.toString('hex'), source.address, nowMs);
+    const refused = this.guard.admit(sequenceKeyHex, p.declaration.timestamp, p.isns.toString('hex'), source.address, nowMs);
     if (refused) {
       this.d.count(`reject.${refused}`);
       if (refused !== 'PROBE_RATE') this.d.log.limited('info', 'knock.rejected', { reason: refused, address: source.address, user: c.userName, device: c.deviceName });

@@ -67,8 +67,12 @@ export class WorkerPublisher {
     const totals = totalsOf(service.counters);
     this.recent.record(now, totals);
     const counters: Record<string, number> = {};
+    let kept = 0;
     for (const [name, n] of Object.entries(service.counters.values)) {
-      if (COUNTER_NAME_RE.test(name) && Object.keys(counters).length < MAX_COUNTERS) counters[name] = n;
+      if (kept < MAX_COUNTERS && COUNTER_NAME_RE.test(name)) {
+        counters[name] = n;
+        kept++;
+      }
     }
     const { received, dropped, ifDropped } = o.pcap();
     return {
@@ -81,7 +85,7 @@ export class WorkerPublisher {
       counters,
       pcap: { received, dropped, ifDropped },
       pending: { ...service.pending },
-      histograms: await service.timings.snapshot(),
+      histograms: service.timings.snapshot(),
       recent: { minute: this.recent.window(now, totals, 60), hour: this.recent.window(now, totals, 3600) },
     };
   }

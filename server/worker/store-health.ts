@@ -23,10 +23,6 @@ export class StoreHealth {
     private readonly intervalMs = STORE_LOG_INTERVAL_MS,
   ) {}
 
-  get ok(): boolean {
-    return !this.failing;
-  }
-
   /** For the published state: healthy, or failing since when and with which code. */
   get state(): { healthy: boolean; failingSinceMs?: number; lastFailure?: string } {
     if (!this.failing) return { healthy: true, ...(this.lastCode !== null && { lastFailure: this.lastCode }) };

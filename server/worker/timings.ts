@@ -1,35 +1,45 @@
 /**
- * The knock path's timings, as prom-client histograms with the bucket bounds named in
+ * The knock path's timings, as histograms with the bucket bounds named in
  * server/state/worker-state.ts: knock → grant (first knock packet captured → grant in the firewall
  * and committed) and each store call (lookup, accept). Observed by the worker on its own clock;
- * published as cumulative bucket counts (snapshot) for the exporter, which serves them.
+ * published as cumulative bucket counts (snapshot) for the exporter, which serves them. Plain
+ * counts, as prom-client counts them (an observation goes in the first bucket with value <= bound):
+ * the worker does not load a metrics library for this.
  */
-import client from 'prom-client';
 import { HISTOGRAM_BUCKETS, HISTOGRAM_NAMES, type HistogramName, type HistogramSnapshot } from '../state/worker-state.js';
 
+interface Counts {
+  /** Observations per bucket, not cumulative; the last is +Inf. */
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
 export class KnockTimings {
-  private readonly registry = new client.Registry();
-  private readonly histograms: Record<HistogramName, client.Histogram>;
+  private readonly histograms = Object.fromEntries(HISTOGRAM_NAMES.map((name) => [name, {
+    buckets: new Array<number>(HISTOGRAM_BUCKETS[name].length + 1).fill(0), sum: 0, count: 0,
+  }])) as Record<HistogramName, Counts>;
 
-  constructor() {
-    this.histograms = Object.fromEntries(HISTOGRAM_NAMES.map((name) => [name, new client.Histogram({
-      name: `tumbler_worker_${name}_seconds`, help: name, buckets: [...HISTOGRAM_BUCKETS[name]], registers: [this.registry],
-    })])) as Record<HistogramName, client.Histogram>;
-  }
-
-  /** One observation, in seconds (negative clock steps count as 0). */
+  /** One observation, in seconds (negative clock steps count as 0; NaN and Infinity throw, as prom-client did). */
   observe(name: HistogramName, seconds: number): void {
-    this.histograms[name].observe(Math.max(0, seconds));
+    const v = Math.max(0, seconds);
+    if (!Number.isFinite(v)) throw new TypeError(`Value is not a valid number: ${v}`);
+    const h = this.histograms[name];
+    const bounds: readonly number[] = HISTOGRAM_BUCKETS[name];
+    let i = 0;
+    while (i < bounds.length && !(v <= bounds[i]!)) i++;
+    h.buckets[i]!++;
+    h.sum += v;
+    h.count++;
   }
 
   /** Cumulative counts per bucket (+Inf last), the sum and the count of every histogram. */
-  async snapshot(): Promise<Record<HistogramName, HistogramSnapshot>> {
+  snapshot(): Record<HistogramName, HistogramSnapshot> {
     const out = {} as Record<HistogramName, HistogramSnapshot>;
     for (const name of HISTOGRAM_NAMES) {
-      const { values } = await this.histograms[name].get();
-      const bucket = (le: number | string): number => values.find((v) => v.metricName?.endsWith('_bucket') && v.labels.le === le)?.value ?? 0;
-      const one = (suffix: string): number => values.find((v) => v.metricName?.endsWith(suffix))?.value ?? 0;
-      out[name] = { counts: [...HISTOGRAM_BUCKETS[name].map((le) => bucket(le)), bucket('+Inf')], sum: one('_sum'), count: one('_count') };
+      const h = this.histograms[name];
+      let acc = 0;
+      out[name] = { counts: h.buckets.map((n) => (acc += n)), sum: h.sum, count: h.count };
     }
     return out;
   }

@@ -13,7 +13,7 @@ import type { Candidate, KnockStore } from '../store/types.js';
 import { WindowLimiter } from '../window-limiter.js';
 import { LIMITS } from './limits.js';
 import type { Triple } from './assembler.js';
-import { probeVerdict, type ProbeDecision, type ProbeRejectReason } from './probe.js';
+import { disabledReason, probeVerdict, type ProbeDecision, type ProbeRejectReason } from './probe.js';
 
 /** The codes verifyKnock (shared/protocol/knock.ts) rejects a knock with. */
 const KNOCK_CODES = ['KNOCK_SHAPE', 'KNOCK_MAC', 'KNOCK_VERSION', 'KNOCK_DECLARATION', 'KNOCK_STALE'] as const;
@@ -61,8 +61,8 @@ export class Verifier {
     return { ports: [t[0].dstPort, t[1].dstPort, t[2].dstPort], tags: [t[0].isn >>> 24, t[1].isn >>> 24, t[2].isn >>> 24] };
   }
 
-  /** `sequence` is sequenceOf(t) and `key` its sequenceKey, both computed once by the caller. */
-  async decide(t: Triple, sequence: Sequence, key: Buffer, source: AddressBytes & { address: string }, now: () => number): Promise<Decision> {
+  /** `sequence` is sequenceOf(t), `key` its sequenceKey and `keyHex` that in hex, all computed once by the caller. */
+  async decide(t: Triple, sequence: Sequence, key: Buffer, keyHex: string, source: AddressBytes & { address: string }, now: () => number): Promise<Decision> {
     // 1. One index lookup: no candidate, no crypto.
     const candidate = await this.o.store.findByKey(key);
     const nowMs = now(); // after the lookup, which may have waited
@@ -78,8 +78,7 @@ export class Verifier {
       return sameSource && inGrace && candidate.reply ? { kind: 'resend', candidate } : { kind: 'reject', reason: 'REPLAY', candidate };
     }
     // 3. Damp MAC guessing on a known sequence before spending crypto on it.
-    const limiterKey = key.toString('hex');
-    if (!this.macFailures.allowed(limiterKey, nowMs)) return { kind: 'reject', reason: 'MAC_RATE', candidate };
+    if (!this.macFailures.allowed(keyHex, nowMs)) return { kind: 'reject', reason: 'MAC_RATE', candidate };
     // 4. MAC, declaration and timestamp (pure protocol code).
     let declaration: Declaration;
     try {
@@ -89,7 +88,7 @@ export class Verifier {
       });
     } catch (e) {
       const code = knockCodeOf(e);
-      if (code === 'KNOCK_MAC') this.macFailures.hit(limiterKey, nowMs);
+      if (code === 'KNOCK_MAC') this.macFailures.hit(keyHex, nowMs);
       return { kind: 'reject', reason: code, candidate };
     }
     // 4b. A probe ("where am I") grants and consumes nothing: its own rules (server/worker/probe.ts).
@@ -104,8 +103,8 @@ export class Verifier {
       mode = 'recovery';
     }
     // 6. Policy: enabled, service known, allowed for the user, reachable in this family.
-    if (!candidate.userEnabled) return { kind: 'reject', reason: 'USER_DISABLED', candidate };
-    if (!candidate.deviceEnabled) return { kind: 'reject', reason: 'DEVICE_DISABLED', candidate };
+    const disabled = disabledReason(candidate);
+    if (disabled) return { kind: 'reject', reason: disabled, candidate };
     const service = this.servicesById.get(declaration.serviceId);
     if (!service) return { kind: 'reject', reason: 'SERVICE_UNKNOWN', candidate };
     if (!candidate.services.includes(service.name)) return { kind: 'reject', reason: 'SERVICE_DENIED', candidate };

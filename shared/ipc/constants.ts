@@ -3,6 +3,7 @@
  * Sizes are chosen so that the largest legal message of every kind fits in one frame; the unit
  * tests encode those worst cases.
  */
+import { MAX_NAME_CHARS } from '../protocol/constants.js';
 
 /** Frame header: the body length, 4 bytes big-endian. */
 export const FRAME_HEADER_BYTES = 4;
@@ -35,8 +36,8 @@ export const MAX_KEEP_TOTAL = MAX_GRANTS;
 
 /** Longest address text accepted in a frame (IPv6 with an embedded IPv4 tail is 45). */
 export const MAX_ADDRESS_TEXT = 45;
-/** Service names are [a-z][a-z0-9_-]{0,31} (server/config/limits.ts). */
-export const MAX_SERVICE_NAME = 32;
+/** Service names are the protocol's names (SERVICE_NAME_RE, shared/protocol/constants.ts). */
+export const MAX_SERVICE_NAME = MAX_NAME_CHARS;
 /** Error codes in answers: UPPER_SNAKE, at most this long. */
 export const MAX_ERROR_CODE = 64;
 /** Largest TTL / expiry / offset / count in a frame (checked semantically by the monitor). */

@@ -59,6 +59,11 @@ export interface CloseRequest extends GrantKey {
 export type MonitorRequest = HelloRequest | ReconcileRequest | OpenRequest | CloseRequest;
 export type RequestOp = MonitorRequest['op'];
 
+/** The channel's phases, in order: hello → reconcile (until a final frame) → serve. */
+export type Phase = 'hello' | 'reconcile' | 'serve';
+/** The phase each request is accepted in: the monitor enforces it, the worker keeps to it. */
+export const PHASE_OF: Readonly<Record<RequestOp, Phase>> = { hello: 'hello', reconcile: 'reconcile', open: 'serve', close: 'serve' };
+
 /** Answer to the final reconcile frame: how many kernel grants were removed. */
 export interface ReconcileResult {
   readonly removed: number;

@@ -15,6 +15,11 @@ export interface AddressBytes {
   readonly bytes: Buffer;
 }
 
+/** True when `a` has as many bytes as its family needs: 4 for IPv4, 16 for IPv6. */
+export function isAddressBytes(a: AddressBytes): boolean {
+  return (a.family === 4 && a.bytes.length === IPV4_ADDR_LEN) || (a.family === 6 && a.bytes.length === IPV6_ADDR_LEN);
+}
+
 /** Dotted quad of the 4 bytes at buf[off]. */
 export function formatIPv4At(buf: Uint8Array, off: number): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;

@@ -35,7 +35,7 @@ export function synAckPayload(packet: Buffer, syn: SentSyn): Buffer | null {
   if (p.srcPort !== syn.dstPort || p.dstPort !== syn.srcPort) return null;
   if (p.flags !== (TCP_SYN | TCP_ACK) || (p.ack >>> 0) !== ((syn.isn + 1) >>> 0)) return null;
   if (p.payload.length < 1 || p.payload.length > MAX_SYNACK_PAYLOAD) return null;
-  return Buffer.from(p.payload);
+  return p.payload; // parseIpTcp's own copy
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { TumblerError } from '../errors.js';
 import { aesEncryptBlock, constantTimeEqual, hmacSha256, subkey } from '../crypto/index.js';
-import type { AddressBytes } from '../net/address.js';
+import { isAddressBytes, type AddressBytes } from '../net/address.js';
 import {
   DECL_BITS, DECL_FLAGS_SHIFT, DECL_SERVICE_SHIFT, DECL_VERSION_SHIFT, FLAG_KNOCK, FLAG_PROBE, KNOCK_ISNS_BYTES, KNOCK_PACKETS,
   LABEL_KNOCK_ENC, LABEL_KNOCK_MAC, MAC_BITS, MAX_SERVICE_ID, PROBE_MAC_FAMILY, PROBE_WINDOW_SEC, PROTOCOL_VERSION,
@@ -65,7 +65,7 @@ function packDeclaration(d: Declaration): number {
 }
 
 function checkAddress(a: AddressBytes): void {
-  if (!((a.family === 4 && a.bytes.length === 4) || (a.family === 6 && a.bytes.length === 16))) {
+  if (!isAddressBytes(a)) {
     throw new TumblerError('KNOCK_BAD_ADDRESS', 'bound address must be 4 (IPv4) or 16 (IPv6) bytes');
   }
 }

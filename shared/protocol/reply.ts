@@ -12,7 +12,7 @@ import {
   REPLY_STATUS_ADDRESS, REPLY_STATUS_GRANTED, SEQUENCE_KEY_BYTES,
 } from './constants.js';
 import { Sequence, checkSequence, sequenceFromKey, sequenceKey } from './sequence.js';
-import type { AddressBytes } from './knock.js';
+import { isAddressBytes, type AddressBytes } from '../net/address.js';
 
 /** Plaintext field offsets (bytes). */
 const OFF_VERSION = 0; // u8
@@ -59,7 +59,6 @@ function aad(b: ReplyBinding): Buffer {
   return Buffer.concat([Buffer.from(LABEL_REPLY, 'utf8'), sequenceKey(b.sequence), b.isns]);
 }
 
-const validAddress = (a: AddressBytes): boolean => (a.family === 4 && a.bytes.length === 4) || (a.family === 6 && a.bytes.length === 16);
 const validServerTime = (ms: number): boolean => Number.isInteger(ms) && ms >= 0 && ms <= 2 ** 48 - 1;
 
 /** The fields both statuses share: version, status, server time, observed address. */
@@ -75,7 +74,7 @@ function plaintext(status: number, serverTimeMs: number, observed: AddressBytes)
 
 export function encodeReplyPlaintext(r: Reply): Buffer {
   checkSequence(r.next);
-  if (!validAddress(r.observed) || !Number.isInteger(r.grantedPort) || r.grantedPort < 1 || r.grantedPort > 65535 ||
+  if (!isAddressBytes(r.observed) || !Number.isInteger(r.grantedPort) || r.grantedPort < 1 || r.grantedPort > 65535 ||
       !Number.isInteger(r.expiresAt) || r.expiresAt < 0 || r.expiresAt > 0xffffffff || !validServerTime(r.serverTimeMs)) {
     throw new TumblerError('REPLY_BAD_INPUT', 'reply field out of range');
   }
@@ -87,7 +86,7 @@ export function encodeReplyPlaintext(r: Reply): Buffer {
 }
 
 export function encodeAddressReportPlaintext(r: AddressReport): Buffer {
-  if (!validAddress(r.observed) || !validServerTime(r.serverTimeMs) || !Number.isInteger(r.windowSec) ||
+  if (!isAddressBytes(r.observed) || !validServerTime(r.serverTimeMs) || !Number.isInteger(r.windowSec) ||
       r.windowSec < 1 || r.windowSec > MAX_TIMESTAMP_WINDOW_SEC) {
     throw new TumblerError('REPLY_BAD_INPUT', 'address report field out of range');
   }

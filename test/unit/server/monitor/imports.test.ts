@@ -4,7 +4,8 @@
  * nothing that parses packets, runs the protocol, or touches SQLite, PostgreSQL, pcap or raw sockets;
  * and it serves nothing: no HTTP server, no metrics library (the exporter is a separate process).
  * Static imports are followed transitively; the admin commands' own heavy imports happen inside
- * their actions (dynamic import) and are not loaded by `run`.
+ * their actions (dynamic import) and are not loaded by `run`. The worker, for its part, loads no
+ * metrics library (prom-client is the exporter's): its walk follows dynamic imports too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,15 +21,16 @@ const FORBIDDEN = [/^shared\/packet\//, /^shared\/protocol\//, /^shared\/crypto\
 // Named sizes only, no code: the config checks its ranges against the protocol's own numbers.
 const ALLOWED = new Set(['shared/protocol/constants.ts', 'shared/packet/constants.ts']);
 const STATIC_IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gm;
+const DYNAMIC_IMPORT = /\bimport\('([^']+)'\)/g;
 
-function closure(): Map<string, string> {
+function closure(roots = ROOTS, dynamic = false): Map<string, string> {
   const seen = new Map<string, string>(); // module → who imported it
-  const queue: Array<[string, string]> = ROOTS.map((r) => [r, '(root)']);
+  const queue: Array<[string, string]> = roots.map((r) => [r, '(root)']);
   for (const [r] of queue) seen.set(r, '(root)');
   while (queue.length) {
     const [file] = queue.shift()!;
     const src = readFileSync(join(REPO, file), 'utf8');
-    for (const m of src.matchAll(STATIC_IMPORT)) {
+    for (const m of [...src.matchAll(STATIC_IMPORT), ...(dynamic ? src.matchAll(DYNAMIC_IMPORT) : [])]) {
       if (/^\s*(?:import|export)\s+type\s/.test(m[0])) continue; // erased at compile time
       const spec = m[1]!;
       const target = spec.startsWith('.') ? relative(REPO, resolve(dirname(join(REPO, file)), spec)).replace(/\.js$/, '.ts') : spec;
@@ -46,4 +48,10 @@ test('tumblerd run (the privileged monitor) loads no packet parser, protocol, cr
   assert.ok(loaded.has('server/monitor/exporter.ts') && loaded.has('server/monitor/publish.ts'), 'the walk reaches the exporter\'s spawner and the publisher');
   const bad = [...loaded].filter(([m]) => !ALLOWED.has(m) && FORBIDDEN.some((re) => re.test(m))).map(([m, by]) => `${m} (imported by ${by})`);
   assert.deepEqual(bad, []);
+});
+
+test('the worker loads no metrics library: its histograms are plain counts (prom-client is the exporter\'s)', () => {
+  const loaded = closure(['server/worker/main.ts'], true);
+  assert.ok(loaded.has('server/worker/timings.ts') && loaded.has('server/store/postgres/store.ts') && loaded.has('pg'), 'the walk follows static and dynamic imports');
+  assert.equal(loaded.get('prom-client'), undefined);
 });

@@ -56,13 +56,13 @@ test('expiry: packets older than the TTL are not combined and idle sources are d
   assert.ok(a.expiredSources >= 1);
 });
 
-test('consume removes the used packets only', () => {
+test('consumeWhere removes the matching packets only', () => {
   const a = new Assembler(limits);
   a.add('s', pkt(100, 1));
   a.add('s', pkt(200, 2));
   a.add('s', pkt(250, 7));
   const t = a.add('s', pkt(300, 3)).find((x) => x[1].dstPort === 200 && x[0].dstPort === 100)!;
-  a.consume('s', t);
+  a.consumeWhere('s', (q) => t.includes(q));
   assert.equal(a.packets, 1);
 });
 

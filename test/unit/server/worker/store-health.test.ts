@@ -24,9 +24,9 @@ test('10,000 failures over 25 s: three lines with their counts, then one when it
   assert.equal(counters.get('store_failed.STORE_UNAVAILABLE'), 10_000);
   assert.deepEqual(events.map((e) => e.event), ['store.unavailable', 'store.unavailable', 'store.unavailable']);
   assert.deepEqual(events.map((e) => e.failures), [1, 4000, 4000]);
-  assert.equal(h.ok, false);
+  assert.equal(h.state.healthy, false);
   h.succeeded();
   h.succeeded();
   assert.deepEqual(events.slice(3).map((e) => e.event), ['store.recovered']);
-  assert.equal(h.ok, true);
+  assert.equal(h.state.healthy, true);
 });

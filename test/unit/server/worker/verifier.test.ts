@@ -51,7 +51,8 @@ function triple(o: { seq?: Sequence; serviceId?: number; atSec?: number; bound?:
 
 const decide = (t: Triple, source = CLIENT) => {
   const s = Verifier.sequenceOf(t);
-  return verifier.decide(t, s, sequenceKey(s), source, () => now);
+  const key = sequenceKey(s);
+  return verifier.decide(t, s, key, key.toString('hex'), source, () => now);
 };
 
 test('sequenceOf: the ports and the ISNs\' high bytes of a triple sorted by port', () => {
