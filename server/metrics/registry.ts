@@ -1,7 +1,8 @@
 /**
  * One scrape: the monitor's and the worker's published states (already shape-checked) turned into
  * a prom-client registry, following the catalog (./catalog.ts). prom-client formats the
- * exposition; histograms, recorded by prom-client in the worker and published as bucket counts,
+ * exposition; histograms, counted per bucket in the worker (server/worker/timings.ts, prom-client's
+ * `value <= bound` rule, without loading prom-client there) and published as bucket counts,
  * come back through its JSON form (AggregatorRegistry.aggregate). A histogram whose buckets are not
  * the catalog's, or not cumulative, is left out: the worker's document is untrusted input.
  */
