@@ -13,7 +13,7 @@ test('RestartBackoff: each quick death waits longer, up to the last delay; a chi
   assert.throws(() => new RestartBackoff([]), RangeError);
 });
 
-test('stopChild: a child that has already exited resolves at once (no wait for an exit event that never comes)', async () => {
+test('stopChild: a child that has already exited resolves at once (no wait for an exit event that never comes)', { timeout: 10_000 }, async () => {
   const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
   await once(c, 'exit');
   await stopChild(c, 60_000);
